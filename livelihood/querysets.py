@@ -1,0 +1,170 @@
+"""
+Chainable filters and the annotations progress needs, fetched in a fixed number of queries.
+
+`ItemQuerySet.with_progress()` fetches, for any number of items, exactly what
+`progress.item_progress()` needs (the latest approved figure of each indicator, the monthly
+plans, the milestones and which of them an approved report has marked done, which months have
+been reported); `Item.snapshot` then computes progress in Python without another query.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Count, Max, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from . import progress
+
+APPROVED = "approved"
+REPORTED_STATES = ("submitted", "approved")
+
+
+def _model(name):
+    return apps.get_model("livelihood", name)
+
+
+def last_due_month(today: datetime.date, due_day: int) -> datetime.date:
+    """The latest month whose report was due before `today`."""
+    month = today.replace(day=1)
+    while progress.due_date(month, due_day) >= today:
+        month = progress.add_months(month, -1)
+    return month
+
+
+class MonthlyReportQuerySet(models.QuerySet):
+    def approved(self):
+        return self.filter(state=APPROVED)
+
+    def for_unit(self, unit):
+        return self.filter(item__lead_unit=unit)
+
+
+class IndicatorQuerySet(models.QuerySet):
+    def with_latest(self, as_of: datetime.date | None = None):
+        """Annotate `_latest_value` and `_latest_month`: the indicator's district total in
+        the latest approved report up to `as_of` (all approved reports when None)."""
+        figures = _model("Figure").objects.filter(
+            indicator=OuterRef("pk"), street__isnull=True, report__state=APPROVED
+        )
+        if as_of is not None:
+            figures = figures.filter(report__month__lte=as_of)
+        figures = figures.order_by("-report__month")
+        return self.annotate(
+            _latest_value=Subquery(figures.values("value")[:1]),
+            _latest_month=Subquery(figures.values("report__month")[:1]),
+        )
+
+
+class ItemQuerySet(models.QuerySet):
+    def with_progress(
+        self,
+        as_of: datetime.date | None = None,
+        *,
+        today: datetime.date | None = None,
+    ):
+        """Everything `Item.snapshot` needs, in four queries whatever the number of items.
+
+        `as_of` (a month) shows the plan as published at the end of that month; None means
+        the latest approved figures, measured against the schedule at the plan's data month
+        (the latest month with an approved report).
+        """
+        reports = _model("MonthlyReport").objects
+        indicators = _model("Indicator").objects.with_latest(as_of).prefetch_related(
+            "planned_values"
+        )
+        approved = reports.filter(item=OuterRef("pk"), state=APPROVED)
+        milestone_done = Q(done_on__isnull=False, reported_in__state=APPROVED)
+        if as_of is not None:
+            approved = approved.filter(month__lte=as_of)
+            milestone_done &= Q(reported_in__month__lte=as_of)
+        milestones = _model("Milestone").objects.annotate(
+            _done=Case(
+                When(milestone_done, then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
+        today = today or timezone.localdate()
+        due_until = last_due_month(today, settings.REPORT_DUE_DAY)
+        reported = (
+            reports.filter(
+                item=OuterRef("pk"),
+                state__in=REPORTED_STATES,
+                month__year=OuterRef("plan__year"),
+                month__lte=due_until,
+            )
+            .order_by()
+            .values("item")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        if as_of is None:
+            data_month = (
+                reports.filter(item__plan=OuterRef("plan"), state=APPROVED)
+                .order_by()
+                .values("item__plan")
+                .annotate(m=Max("month"))
+                .values("m")
+            )
+        else:
+            data_month = Value(as_of, output_field=models.DateField())
+        return (
+            self.select_related("plan", "domain", "lead_unit")
+            .annotate(
+                _last_approved=Subquery(
+                    approved.order_by("-month").values("month")[:1],
+                    output_field=models.DateField(),
+                ),
+                _reported_count=Coalesce(Subquery(reported), 0),
+                _as_of=data_month,
+                _today=Value(today, output_field=models.DateField()),
+            )
+            .prefetch_related(
+                Prefetch("indicators", queryset=indicators),
+                Prefetch("milestones", queryset=milestones),
+            )
+        )
+
+    def public(self):
+        """Items of plans residents may see: every plan loaded is published."""
+        return self
+
+
+def snapshot_from_annotations(item) -> progress.ItemProgress:
+    """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched."""
+    plan = item.plan
+    today = item._today
+    as_of = item._as_of or min(max(today.replace(day=1), plan.first_month), plan.last_month)
+    milestones = list(item.milestones.all())
+    specs = [
+        progress.IndicatorInput(
+            kind=ind.kind,
+            comparator=ind.comparator,
+            target_plain=ind.target_plain,
+            weight=ind.weight,
+            value=ind._latest_value,
+            planned=tuple((p.month, p.value) for p in ind.planned_values.all()),
+        )
+        for ind in item.indicators.all()
+    ]
+    due = progress.due_months(
+        plan.first_month,
+        plan.last_month,
+        today,
+        settings.REPORT_DUE_DAY,
+    )
+    return progress.item_progress(
+        indicators=specs,
+        milestones_done=sum(1 for m in milestones if m._done),
+        milestone_dates=[m.planned_on for m in milestones],
+        has_approved=item._last_approved is not None,
+        as_of=as_of,
+        first_month=plan.first_month,
+        tolerance=Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100,
+        overdue=item._reported_count < len(due),
+    )
+

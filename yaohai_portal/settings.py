@@ -1,0 +1,188 @@
+"""
+Settings for 瑶海区民生实事进度公开平台.
+
+Every value that differs between deployments comes from an environment variable with a safe
+development default: `make run` needs none of them. README.md lists them all.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"环境变量 {name} 应为 true 或 false，实际为 {value!r}。")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+# ------------------------------------------------------------------------------
+# Core
+# ------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-yaohai-portal"  # noqa: S105 (development default)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_DEBUG 关闭时必须设置 DJANGO_SECRET_KEY。")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    # whitenoise before staticfiles so that runserver serves files as production does.
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "import_export",
+    "livelihood",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # https://whitenoise.readthedocs.io/en/stable/django.html#enable-whitenoise
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "yaohai_portal.urls"
+WSGI_APPLICATION = "yaohai_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "livelihood.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------------------
+# Database
+# ------------------------------------------------------------------------------
+# Embedded SQLite by default; DATABASE_URL (postgres://user:pass@host:5432/name) switches to
+# PostgreSQL through psycopg 3. https://github.com/jazzband/dj-database-url
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+if DATABASE_URL:
+    try:
+        _database = dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
+    except Exception as exc:  # dj-database-url raises several types for one cause
+        raise ImproperlyConfigured(
+            f"无法解析 DATABASE_URL（{exc}）。格式应为 postgres://用户:密码@主机:5432/库名。"
+        ) from None
+    if _database.get("ENGINE") != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_URL 只支持 PostgreSQL（postgres:// 或 postgresql://）；"
+            "不设置 DATABASE_URL 则使用内置 SQLite。"
+        )
+    if not _database.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL 缺少数据库名，例如 postgres://postgres@127.0.0.1:5432/yaohai。")
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+else:
+    # WAL lets readers run while one writer writes; the busy timeout and IMMEDIATE
+    # transactions make a second gunicorn worker wait for the lock instead of failing with
+    # "database is locked". https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ------------------------------------------------------------------------------
+# Authentication
+# ------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# ------------------------------------------------------------------------------
+# Language and time
+# ------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# ------------------------------------------------------------------------------
+# Static files (whitenoise)
+# ------------------------------------------------------------------------------
+# static/ holds the sources; collectstatic writes to STATIC_ROOT, which whitenoise serves.
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+
+# ------------------------------------------------------------------------------
+# Portal
+# ------------------------------------------------------------------------------
+# The admin's path, so that a deployment can move it off the well-known /admin/.
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
+
+# How far (in percentage points) an item may fall under its expected progress (序时进度)
+# before it counts as 滞后.
+PROGRESS_TOLERANCE_POINTS = int(os.environ.get("PROGRESS_TOLERANCE_POINTS", "10"))
+
+# A month's report is due by this day of the following month; after it, 逾期未报.
+REPORT_DUE_DAY = int(os.environ.get("REPORT_DUE_DAY", "5"))
+if not 1 <= REPORT_DUE_DAY <= 28:
+    raise ImproperlyConfigured("REPORT_DUE_DAY 应在 1 到 28 之间。")
+if not 0 <= PROGRESS_TOLERANCE_POINTS <= 100:
+    raise ImproperlyConfigured("PROGRESS_TOLERANCE_POINTS 应在 0 到 100 之间。")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
