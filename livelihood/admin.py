@@ -88,8 +88,14 @@ class DomainInline(admin.TabularInline):
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     inlines = [DomainInline]
-    list_display = ["year", "title", "document_number", "issued_on", "item_count",
-                    "overall_progress"]
+    list_display = [
+        "year",
+        "title",
+        "document_number",
+        "issued_on",
+        "item_count",
+        "overall_progress",
+    ]
 
     @admin.display(description="已录入/文件所列")
     def item_count(self, obj):
@@ -122,8 +128,17 @@ class StreetAdmin(admin.ModelAdmin):
 class IndicatorInline(admin.TabularInline):
     model = Indicator
     extra = 0
-    fields = ["number", "name", "kind", "comparator", "target", "unit", "unit_inferred",
-              "weight", "has_street_breakdown"]
+    fields = [
+        "number",
+        "name",
+        "kind",
+        "comparator",
+        "target",
+        "unit",
+        "unit_inferred",
+        "weight",
+        "has_street_breakdown",
+    ]
 
 
 class MilestoneInline(admin.TabularInline):
@@ -136,8 +151,16 @@ class MilestoneInline(admin.TabularInline):
 class ItemAdmin(UnitScopedAdmin):
     unit_path = "lead_unit"
     inlines = [IndicatorInline, MilestoneInline]
-    list_display = ["code", "title", "domain", "lead_unit", "progress_column",
-                    "expected_column", "status_column", "overdue_column"]
+    list_display = [
+        "code",
+        "title",
+        "domain",
+        "lead_unit",
+        "progress_column",
+        "expected_column",
+        "status_column",
+        "overdue_column",
+    ]
     list_filter = ["plan", "domain__name", ("lead_unit", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "title"]
     filter_horizontal = ["partner_units"]
@@ -210,12 +233,26 @@ class MonthlyReportAdmin(UnitScopedAdmin):
     unit_path = "item__lead_unit"
     inlines = [FigureInline]
     list_display = ["item", "month", "state", "delay_reason", "is_demo", "reviewed_at"]
-    list_filter = ["state", "is_demo", "month", ("item__lead_unit", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "state",
+        "is_demo",
+        "month",
+        ("item__lead_unit", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["item__code", "item__title"]
     list_select_related = ["item"]
     date_hierarchy = "month"
-    readonly_fields = ["version", "created_at", "created_by", "submitted_at", "submitted_by",
-                       "reviewed_at", "reviewed_by", "reopened_at", "reopened_by"]
+    readonly_fields = [
+        "version",
+        "created_at",
+        "created_by",
+        "submitted_at",
+        "submitted_by",
+        "reviewed_at",
+        "reviewed_by",
+        "reopened_at",
+        "reopened_by",
+    ]
 
 
 @admin.register(Figure)

@@ -1,6 +1,21 @@
-from .models import MonthlyReport
+from django.conf import settings
+
+from .models import Milestone, MonthlyReport
 
 
 def portal(request):
-    """`demo_data`: True while generated demo reports exist, so every page says so."""
-    return {"demo_data": MonthlyReport.objects.filter(is_demo=True).exists()}
+    """What every page shows: the 演示数据 banner while generated demo data exists, and the
+    thresholds the method text names."""
+
+    def demo_data():
+        return (
+            MonthlyReport.objects.filter(is_demo=True).exists()
+            or Milestone.objects.filter(is_demo=True).exists()
+        )
+
+    # A callable: templates call it only where they show the banner.
+    return {
+        "demo_data": demo_data,
+        "tolerance_points": settings.PROGRESS_TOLERANCE_POINTS,
+        "due_day": settings.REPORT_DUE_DAY,
+    }

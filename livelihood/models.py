@@ -34,11 +34,9 @@ def first_of_month(value: datetime.date) -> datetime.date:
 class NaturalKeyManager(models.Manager):
     """`get_by_natural_key` for models whose natural key is their own unique fields."""
 
-    def __init__(self, *fields, queryset_class=None):
+    def __init__(self, *fields):
         super().__init__()
         self.key_fields = fields
-        if queryset_class is not None:
-            self._queryset_class = queryset_class
 
     def get_by_natural_key(self, *key):
         return self.get(**dict(zip(self.key_fields, key, strict=True)))
@@ -75,11 +73,11 @@ class Plan(models.Model):
     def __str__(self):
         return self.title
 
+    def get_absolute_url(self):
+        return reverse("livelihood:plan-home", args=[self.year])
+
     def natural_key(self):
         return (self.year,)
-
-    def get_absolute_url(self):
-        return reverse("livelihood:home")
 
     @property
     def first_month(self) -> datetime.date:
@@ -167,9 +165,7 @@ class Street(models.Model):
 
 class Item(models.Model):
     plan = models.ForeignKey(Plan, models.CASCADE, related_name="items", verbose_name="年度计划")
-    domain = models.ForeignKey(
-        Domain, models.PROTECT, related_name="items", verbose_name="领域"
-    )
+    domain = models.ForeignKey(Domain, models.PROTECT, related_name="items", verbose_name="领域")
     code = models.CharField("编号", max_length=10, help_text="领域序号-事项序号，例如 3-2。")
     title = models.CharField("事项", max_length=200)
     source_text = models.TextField("文件原文", blank=True, help_text="来源文件中关于本事项的原句。")
@@ -183,12 +179,15 @@ class Item(models.Model):
         LeadUnit, blank=True, related_name="partner_items", verbose_name="配合单位"
     )
     weight = models.DecimalField(
-        "权重", max_digits=6, decimal_places=2, default=Decimal("1"),
+        "权重",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     order = models.PositiveSmallIntegerField("排序", default=0)
 
-    objects = NaturalKeyManager("plan__year", "code", queryset_class=ItemQuerySet)
+    objects = NaturalKeyManager.from_queryset(ItemQuerySet)("plan__year", "code")
 
     class Meta:
         verbose_name = "民生实事"
@@ -202,13 +201,13 @@ class Item(models.Model):
     def __str__(self):
         return f"{self.code} {self.title}"
 
+    def get_absolute_url(self):
+        return reverse("livelihood:item-detail", args=[self.plan.year, self.code])
+
     def natural_key(self):
         return (*self.plan.natural_key(), self.code)
 
     natural_key.dependencies = ["livelihood.plan", "livelihood.domain", "livelihood.leadunit"]
-
-    def get_absolute_url(self):
-        return reverse("livelihood:item-detail", args=[self.plan.year, self.code])
 
     def clean(self):
         if self.domain_id and self.plan_id and self.domain.plan_id != self.plan_id:
@@ -220,8 +219,10 @@ class Item(models.Model):
     def snapshot(self) -> ItemProgress:
         cached = self.__dict__.get("_snapshot")
         if cached is None:
-            source = self if hasattr(self, "_today") else (
-                type(self).objects.with_progress().get(pk=self.pk)
+            source = (
+                self
+                if hasattr(self, "_today")
+                else (type(self).objects.with_progress().get(pk=self.pk))
             )
             cached = self.__dict__["_snapshot"] = snapshot_from_annotations(source)
         return cached
@@ -260,13 +261,13 @@ class Indicator(models.Model):
     number = models.PositiveSmallIntegerField("序号", default=1)
     name = models.CharField("指标", max_length=200)
     kind = models.CharField("类型", max_length=20, choices=Kind.choices)
-    comparator = models.CharField(
-        "比较", max_length=10, choices=Comparator.choices, blank=True
-    )
+    comparator = models.CharField("比较", max_length=10, choices=Comparator.choices, blank=True)
     target = models.DecimalField(
         "目标值（按原文单位）", max_digits=14, decimal_places=4, null=True, blank=True
     )
-    unit = models.CharField("单位（原文）", max_length=20, blank=True, help_text="例如 万人、%、个。")
+    unit = models.CharField(
+        "单位（原文）", max_length=20, blank=True, help_text="例如 万人、%、个。"
+    )
     unit_inferred = models.BooleanField(
         "单位据文意补足", default=False, help_text="来源页面缺失单位，按文意补足。"
     )
@@ -277,13 +278,17 @@ class Indicator(models.Model):
         "基数（基本单位）", max_digits=16, decimal_places=4, null=True, blank=True
     )
     weight = models.DecimalField(
-        "权重", max_digits=6, decimal_places=2, default=Decimal("1"),
+        "权重",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     has_street_breakdown = models.BooleanField("分街镇填报", default=False)
 
-    objects = NaturalKeyManager("item__plan__year", "item__code", "number",
-                                queryset_class=IndicatorQuerySet)
+    objects = NaturalKeyManager.from_queryset(IndicatorQuerySet)(
+        "item__plan__year", "item__code", "number"
+    )
 
     class Meta:
         verbose_name = "指标"
@@ -319,15 +324,15 @@ class Indicator(models.Model):
     def __str__(self):
         return f"{self.item.code} {self.name}"
 
-    def natural_key(self):
-        return (*self.item.natural_key(), self.number)
-
-    natural_key.dependencies = ["livelihood.item"]
-
     def save(self, *args, **kwargs):
         if self.unit and self.scale == 1:
             self.scale = arithmetic.unit_scale(self.unit)
         super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (*self.item.natural_key(), self.number)
+
+    natural_key.dependencies = ["livelihood.item"]
 
     def clean(self):
         errors = {}
@@ -369,7 +374,15 @@ class Indicator(models.Model):
 
     @property
     def latest_display(self) -> str:
+        """The latest approved figure in the unit as written: 1.15万人."""
         return arithmetic.format_value(self.latest_value, self.unit)
+
+    @property
+    def latest_plain_display(self) -> str:
+        """The same figure in plain units: 11500人."""
+        if self.latest_value is None:
+            return "—"
+        return f"{arithmetic.format_number(self.latest_value)}{self.plain_unit}"
 
     def measure(self, milestones_done=0, milestones_total=0) -> Decimal | None:
         return arithmetic.indicator_progress(
@@ -448,23 +461,39 @@ class MonthlyReport(models.Model):
 
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name="填报人",
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="填报人",
     )
     submitted_at = models.DateTimeField("报送时间", null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name="报送人",
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="报送人",
     )
     reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name="审核人",
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="审核人",
     )
     reopened_at = models.DateTimeField("重新打开时间", null=True, blank=True)
     reopened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name="重新打开人",
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="重新打开人",
     )
 
     objects = MonthlyReportQuerySet.as_manager()
@@ -493,12 +522,12 @@ class MonthlyReport(models.Model):
     def __str__(self):
         return f"{self.item.code} {self.month:%Y年%-m月}"
 
-    def get_absolute_url(self):
-        return self.item.get_absolute_url()
-
     def save(self, *args, **kwargs):
         self.month = first_of_month(self.month)
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return self.item.get_absolute_url()
 
     def clean(self):
         if self.month is None or self.item_id is None:
@@ -506,7 +535,9 @@ class MonthlyReport(models.Model):
         month = first_of_month(self.month)
         plan = self.item.plan
         if month < plan.first_month:
-            raise ValidationError({"month": f"计划于{plan.issued_on:%Y年%-m月%-d日}印发，不能填报更早的月份。"})
+            raise ValidationError(
+                {"month": f"计划于{plan.issued_on:%Y年%-m月%-d日}印发，不能填报更早的月份。"}
+            )
         if month > first_of_month(timezone.localdate()):
             raise ValidationError({"month": "不能填报未来的月份。"})
         if month.year != plan.year:
@@ -531,8 +562,13 @@ class Figure(models.Model):
         Indicator, models.CASCADE, related_name="figures", verbose_name="指标"
     )
     street = models.ForeignKey(
-        Street, models.PROTECT, null=True, blank=True, related_name="figures",
-        verbose_name="街镇", help_text="留空表示全区合计。",
+        Street,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="figures",
+        verbose_name="街镇",
+        help_text="留空表示全区合计。",
     )
     value = models.DecimalField("数值（基本单位）", max_digits=16, decimal_places=4)
     note = models.CharField("备注", max_length=200, blank=True)
@@ -543,11 +579,13 @@ class Figure(models.Model):
         ordering = ["report", "indicator__number", "street__order"]
         constraints = [
             models.UniqueConstraint(
-                fields=["report", "indicator"], condition=Q(street__isnull=True),
+                fields=["report", "indicator"],
+                condition=Q(street__isnull=True),
                 name="figure_one_total_per_indicator",
             ),
             models.UniqueConstraint(
-                fields=["report", "indicator", "street"], condition=Q(street__isnull=False),
+                fields=["report", "indicator", "street"],
+                condition=Q(street__isnull=False),
                 name="figure_one_per_street",
             ),
         ]
@@ -572,8 +610,13 @@ class Milestone(models.Model):
     planned_on = models.DateField("计划完成日期")
     done_on = models.DateField("实际完成日期", null=True, blank=True)
     reported_in = models.ForeignKey(
-        MonthlyReport, models.SET_NULL, null=True, blank=True, related_name="milestones_done",
-        verbose_name="报告于", help_text="完成情况随该月报告审核后公开。",
+        MonthlyReport,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="milestones_done",
+        verbose_name="报告于",
+        help_text="完成情况随该月报告审核后公开。",
     )
     is_demo = models.BooleanField("演示数据", default=False, db_index=True)
 
@@ -599,6 +642,17 @@ class Milestone(models.Model):
 
     natural_key.dependencies = ["livelihood.item"]
 
+    @property
+    def is_done(self) -> bool:
+        """Done in public terms: marked done in a report the coordinating office approved."""
+        if hasattr(self, "_done"):
+            return self._done
+        return (
+            self.done_on is not None
+            and self.reported_in is not None
+            and self.reported_in.state == MonthlyReport.State.APPROVED
+        )
+
     def clean(self):
         if self.reported_in_id and self.item_id and self.reported_in.item_id != self.item_id:
             raise ValidationError({"reported_in": "该报告不属于本节点的事项。"})
@@ -608,12 +662,19 @@ class StaffProfile(models.Model):
     """Which lead unit a staff account belongs to; none for the coordinating office."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_profile",
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        related_name="staff_profile",
         verbose_name="账号",
     )
     lead_unit = models.ForeignKey(
-        LeadUnit, models.PROTECT, null=True, blank=True, related_name="staff",
-        verbose_name="所属牵头单位", help_text="留空表示区民生办（可查看全部事项）。",
+        LeadUnit,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name="所属牵头单位",
+        help_text="留空表示区民生办（可查看全部事项）。",
     )
     is_demo = models.BooleanField("演示账号", default=False)
 

@@ -186,7 +186,9 @@ def planned_expected(
     return min(max(reached[-1][1], ZERO) / target_plain, ONE)
 
 
-def milestone_expected(as_of: datetime.date, planned_dates: Sequence[datetime.date]) -> Decimal | None:
+def milestone_expected(
+    as_of: datetime.date, planned_dates: Sequence[datetime.date]
+) -> Decimal | None:
     """The share of the item's milestones planned to be done by the end of `as_of`."""
     if not planned_dates:
         return None
@@ -394,7 +396,9 @@ def rollup(items: Iterable[tuple[ItemProgress, Decimal]]) -> Rollup:
         counts[snapshot.status] = counts.get(snapshot.status, 0) + 1
     return Rollup(
         progress=weighted_mean((s.progress, w) for s, w in items),
-        expected=weighted_mean((s.expected if s.progress is not None else None, w) for s, w in items),
+        expected=weighted_mean(
+            (s.expected if s.progress is not None else None, w) for s, w in items
+        ),
         counts=counts,
         overdue=sum(1 for s, _ in items if s.overdue),
         measured=sum(1 for s, _ in items if s.progress is not None),

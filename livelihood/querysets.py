@@ -73,8 +73,8 @@ class ItemQuerySet(models.QuerySet):
         (the latest month with an approved report).
         """
         reports = _model("MonthlyReport").objects
-        indicators = _model("Indicator").objects.with_latest(as_of).prefetch_related(
-            "planned_values"
+        indicators = (
+            _model("Indicator").objects.with_latest(as_of).prefetch_related("planned_values")
         )
         approved = reports.filter(item=OuterRef("pk"), state=APPROVED)
         milestone_done = Q(done_on__isnull=False, reported_in__state=APPROVED)
@@ -167,4 +167,3 @@ def snapshot_from_annotations(item) -> progress.ItemProgress:
         tolerance=Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100,
         overdue=item._reported_count < len(due),
     )
-

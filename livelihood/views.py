@@ -30,7 +30,8 @@ def home(request, year=None):
     plan = _plan(year)
     if plan is None:
         return render(request, "livelihood/empty.html", status=200)
-    items = list(plan.items.with_progress().order_by("domain__number", "order", "code"))
+    month = data_month(plan)
+    items = list(plan.items.with_progress(month).order_by("domain__number", "order", "code"))
     by_domain = defaultdict(list)
     for item in items:
         by_domain[item.domain_id].append(item)
@@ -45,7 +46,7 @@ def home(request, year=None):
     latest = (
         MonthlyReport.objects.approved()
         .filter(item__plan=plan)
-        .select_related("item")
+        .select_related("item__plan")
         .order_by("-reviewed_at", "-month", "item__code")[:8]
     )
     context = {
@@ -53,7 +54,7 @@ def home(request, year=None):
         "domains": domains,
         "overall": progress.rollup((i.snapshot, i.weight) for i in items),
         "loaded_count": len(items),
-        "data_month": data_month(plan),
+        "data_month": month,
         "latest": latest,
     }
     return render(request, "livelihood/home.html", context)

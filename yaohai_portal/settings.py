@@ -34,7 +34,7 @@ def env_list(name: str, default: str) -> list[str]:
 # ------------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-yaohai-portal"  # noqa: S105 (development default)
+_DEV_SECRET_KEY = "dev-only-insecure-key-yaohai-portal"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_DEBUG 关闭时必须设置 DJANGO_SECRET_KEY。")
@@ -110,7 +110,9 @@ if DATABASE_URL:
             "不设置 DATABASE_URL 则使用内置 SQLite。"
         )
     if not _database.get("NAME"):
-        raise ImproperlyConfigured("DATABASE_URL 缺少数据库名，例如 postgres://postgres@127.0.0.1:5432/yaohai。")
+        raise ImproperlyConfigured(
+            "DATABASE_URL 缺少数据库名，例如 postgres://postgres@127.0.0.1:5432/yaohai。"
+        )
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     # WAL lets readers run while one writer writes; the busy timeout and IMMEDIATE

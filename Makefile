@@ -1,0 +1,48 @@
+# Two commands: `make run` serves the portal with the 2024 plan and demo progress;
+# `make test` runs the whole suite (on PostgreSQL when DATABASE_URL is set).
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+WORKERS ?= 2
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test lint serve setup clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The locks are pip-compile output with hashes: every machine installs the same files.
+$(VENV)/.run-deps: requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.test-deps: requirements/test.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt
+	@touch $@ $(VENV)/.run-deps
+
+setup: $(VENV)/.run-deps
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_plan 2024
+	$(MANAGE) load_demo
+	$(MANAGE) collectstatic --noinput --verbosity 0
+
+run: setup
+	@echo ""
+	@echo "瑶海区民生实事进度公开平台：http://127.0.0.1:$(PORT)/"
+	@echo "管理后台：http://127.0.0.1:$(PORT)/$${ADMIN_URL:-admin/}（演示账号见上方）"
+	@echo "按 Ctrl+C 停止。"
+	$(BIN)/gunicorn yaohai_portal.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) \
+		--access-logfile - --error-logfile -
+
+test: $(VENV)/.test-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

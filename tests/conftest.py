@@ -1,0 +1,129 @@
+"""Builders for a small plan: tests say what they need and get rows, not fixtures files."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from livelihood.models import (
+    Domain,
+    Figure,
+    Indicator,
+    Item,
+    LeadUnit,
+    Milestone,
+    MonthlyReport,
+    Plan,
+    Street,
+)
+
+
+@pytest.fixture
+def plan(db):
+    return Plan.objects.create(
+        year=2024,
+        title="瑶海区2024年50项民生实事",
+        document_number="瑶民生办〔2024〕1号",
+        parent_document_number="合民生办〔2024〕1号",
+        issued_on=datetime.date(2024, 4, 24),
+        declared_item_count=50,
+    )
+
+
+@pytest.fixture
+def domain(plan):
+    return Domain.objects.create(plan=plan, number=1, name="就业创业")
+
+
+@pytest.fixture
+def unit(db):
+    return LeadUnit.objects.create(code="rsj", name="区人力资源和社会保障局", order=1)
+
+
+@pytest.fixture
+def other_unit(db):
+    return LeadUnit.objects.create(code="cl", name="区残疾人联合会", order=2)
+
+
+@pytest.fixture
+def street(db):
+    return Street.objects.create(code="mingguanglu", name="明光路街道", kind="subdistrict")
+
+
+@pytest.fixture
+def make_item(plan, domain, unit):
+    counter = iter(range(1, 1000))
+
+    def make(code=None, **fields):
+        number = next(counter)
+        fields.setdefault("title", f"事项{number}")
+        return Item.objects.create(
+            plan=fields.pop("plan", plan),
+            domain=fields.pop("domain", domain),
+            lead_unit=fields.pop("lead_unit", unit),
+            code=code or f"1-{number}",
+            order=number,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_indicator():
+    def make(item, target="100", *, kind="count", comparator="gte", unit="人", **fields):
+        number = item.indicators.count() + 1
+        return Indicator.objects.create(
+            item=item,
+            number=number,
+            name=fields.pop("name", f"指标{number}"),
+            kind=kind,
+            comparator=comparator,
+            target=None if target is None else Decimal(target),
+            unit=unit,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def report(db):
+    """report(item, "2024-06", {indicator: "50"}, state="approved") → MonthlyReport."""
+
+    def make(item, month, values=None, *, state="approved", streets=None, **fields):
+        year, number = (int(part) for part in month.split("-"))
+        extra = {"return_reason": "请补充说明"} if state == "returned" else {}
+        created = MonthlyReport.objects.create(
+            item=item, month=datetime.date(year, number, 1), state=state, **extra, **fields
+        )
+        for indicator, value in (values or {}).items():
+            Figure.objects.create(report=created, indicator=indicator, value=Decimal(value))
+        for (indicator, place), value in (streets or {}).items():
+            Figure.objects.create(
+                report=created, indicator=indicator, street=place, value=Decimal(value)
+            )
+        return created
+
+    return make
+
+
+@pytest.fixture
+def milestone(db):
+    def make(item, planned_on, *, done_in=None, number=None, title="节点"):
+        number = number or item.milestones.count() + 1
+        return Milestone.objects.create(
+            item=item,
+            number=number,
+            title=f"{title}{number}",
+            planned_on=planned_on,
+            done_on=planned_on if done_in else None,
+            reported_in=done_in,
+        )
+
+    return make
+
+
+def fetch(item, **kwargs):
+    """The item as the pages see it: annotated by with_progress()."""
+    return Item.objects.with_progress(**kwargs).get(pk=item.pk)
