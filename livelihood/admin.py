@@ -191,6 +191,13 @@ class PlannedValueInline(admin.TabularInline):
     extra = 0
 
 
+@admin.register(PlannedValue)
+class PlannedValueAdmin(UnitScopedAdmin):
+    unit_path = "indicator__item__lead_unit"
+    list_display = ["indicator", "month", "value"]
+    list_select_related = ["indicator__item"]
+
+
 @admin.register(Indicator)
 class IndicatorAdmin(UnitScopedAdmin):
     unit_path = "item__lead_unit"

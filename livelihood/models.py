@@ -272,7 +272,10 @@ class Indicator(models.Model):
         "单位据文意补足", default=False, help_text="来源页面缺失单位，按文意补足。"
     )
     scale = models.PositiveIntegerField(
-        "单位倍数", default=1, help_text="原文单位折合基本单位的倍数：万 为 10000。"
+        "单位倍数",
+        default=1,
+        editable=False,
+        help_text="原文单位折合基本单位的倍数，随单位自动确定：万 为 10000。",
     )
     baseline = models.DecimalField(
         "基数（基本单位）", max_digits=16, decimal_places=4, null=True, blank=True
@@ -325,8 +328,8 @@ class Indicator(models.Model):
         return f"{self.item.code} {self.name}"
 
     def save(self, *args, **kwargs):
-        if self.unit and self.scale == 1:
-            self.scale = arithmetic.unit_scale(self.unit)
+        # The scale follows the unit as written: 万人 holds 10000 人.
+        self.scale = arithmetic.unit_scale(self.unit)
         super().save(*args, **kwargs)
 
     def natural_key(self):

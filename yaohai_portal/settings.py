@@ -168,6 +168,9 @@ STORAGES = {
 # ------------------------------------------------------------------------------
 # Portal
 # ------------------------------------------------------------------------------
+# fixtures/ holds the plans as the source documents state them: `loaddata plan_2024`.
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
 # The admin's path, so that a deployment can move it off the well-known /admin/.
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
 

@@ -1,0 +1,91 @@
+"""The admin, as the coordinating office and a lead-unit clerk meet it."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+
+from livelihood.models import StaffProfile
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def office(client):
+    user = User.objects.create_superuser("office", password="x-long-password-1")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def clerk_of(client):
+    def login(unit):
+        user = User.objects.create_user("clerk", password="x-long-password-1", is_staff=True)
+        user.user_permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="livelihood",
+                codename__in=[
+                    "view_item",
+                    "view_indicator",
+                    "view_monthlyreport",
+                    "change_monthlyreport",
+                    "view_figure",
+                    "view_milestone",
+                ],
+            )
+        )
+        StaffProfile.objects.create(user=user, lead_unit=unit)
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def test_every_model_is_registered_with_a_chinese_name(office):
+    page = office.get(reverse("admin:index")).content.decode()
+    for model in apps.get_app_config("livelihood").get_models():
+        assert admin.site.is_registered(model), model
+        assert str(model._meta.verbose_name_plural) in page
+
+
+def test_every_changelist_and_add_form_opens(office, make_item, make_indicator, report):
+    item = make_item()
+    report(item, "2024-06", {make_indicator(item, "100"): "40"})
+    for model in apps.get_app_config("livelihood").get_models():
+        info = (model._meta.app_label, model._meta.model_name)
+        assert office.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, model
+        assert office.get(reverse("admin:%s_%s_add" % info)).status_code == 200, model
+
+
+def test_item_list_shows_progress_and_status_from_the_arithmetic(
+    office, make_item, make_indicator, report
+):
+    item = make_item(title="城镇新增就业")
+    indicator = make_indicator(item, "1.15", unit="万人")
+    report(item, "2024-06", {indicator: "3600"})
+    page = office.get(reverse("admin:livelihood_item_changelist")).content.decode()
+    assert "31.3%" in page
+    assert "33.3%" in page
+    assert "正常推进" in page
+
+
+def test_clerk_sees_only_their_units_items(clerk_of, unit, other_unit, make_item):
+    mine = make_item(title="本单位事项")
+    theirs = make_item(title="其他单位事项", lead_unit=other_unit)
+    client = clerk_of(unit)
+    page = client.get(reverse("admin:livelihood_item_changelist")).content.decode()
+    assert "本单位事项" in page
+    assert "其他单位事项" not in page
+    assert client.get(reverse("admin:livelihood_item_change", args=[mine.pk])).status_code == 200
+    response = client.get(reverse("admin:livelihood_item_change", args=[theirs.pk]))
+    assert response.status_code in (302, 403, 404)
+
+
+def test_clerk_cannot_open_another_units_report(clerk_of, unit, other_unit, make_item, report):
+    theirs = report(make_item(lead_unit=other_unit), "2024-06")
+    client = clerk_of(unit)
+    response = client.get(reverse("admin:livelihood_monthlyreport_change", args=[theirs.pk]))
+    assert response.status_code in (302, 403, 404)
+    page = client.get(reverse("admin:livelihood_monthlyreport_changelist")).content.decode()
+    assert "0 月度报告" in page or "0 个月度报告" in page or str(theirs) not in page

@@ -1,0 +1,73 @@
+"""Configuration mistakes stop manage.py with one line, not a traceback wall."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | env
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@127.0.0.1/yaohai", "DATABASE_URL 只支持 PostgreSQL"),
+        ("postgres://postgres@127.0.0.1:5432", "DATABASE_URL 缺少数据库名"),
+        ("not a url at all", "DATABASE_URL"),
+    ],
+)
+def test_unusable_database_url_is_one_clear_line(url, message):
+    result = manage("check", DATABASE_URL=url)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_database_is_one_clear_message():
+    result = manage("migrate", "--check", DATABASE_URL="postgres://postgres@127.0.0.1:1/none")
+    assert result.returncode != 0
+    assert "无法连接数据库" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_secret_key_refuses_to_start():
+    result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_chinese_interface_and_shanghai_time():
+    assert settings.LANGUAGE_CODE == "zh-hans"
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    assert settings.USE_TZ is True
+    middleware = settings.MIDDLEWARE
+    assert middleware.index("whitenoise.middleware.WhiteNoiseMiddleware") == (
+        middleware.index("django.middleware.security.SecurityMiddleware") + 1
+    )
+    assert Path(settings.STATIC_ROOT).resolve() != (ROOT / "static").resolve()
+
+
+def test_embedded_sqlite_database_runs_in_wal_mode(tmp_path):
+    database = tmp_path / "portal.sqlite3"
+    result = manage("migrate", "--noinput", "-v0", SQLITE_PATH=str(database))
+    assert result.returncode == 0, result.stderr
+    # WAL is a property of the database file: every later connection reads it from there.
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
