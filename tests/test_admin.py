@@ -53,9 +53,9 @@ def test_every_changelist_and_add_form_opens(office, make_item, make_indicator, 
     item = make_item()
     report(item, "2024-06", {make_indicator(item, "100"): "40"})
     for model in apps.get_app_config("livelihood").get_models():
-        info = (model._meta.app_label, model._meta.model_name)
-        assert office.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, model
-        assert office.get(reverse("admin:%s_%s_add" % info)).status_code == 200, model
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        assert office.get(reverse(f"{name}_changelist")).status_code == 200, model
+        assert office.get(reverse(f"{name}_add")).status_code == 200, model
 
 
 def test_item_list_shows_progress_and_status_from_the_arithmetic(
@@ -87,5 +87,5 @@ def test_clerk_cannot_open_another_units_report(clerk_of, unit, other_unit, make
     client = clerk_of(unit)
     response = client.get(reverse("admin:livelihood_monthlyreport_change", args=[theirs.pk]))
     assert response.status_code in (302, 403, 404)
-    page = client.get(reverse("admin:livelihood_monthlyreport_changelist")).content.decode()
-    assert "0 月度报告" in page or "0 个月度报告" in page or str(theirs) not in page
+    listing = client.get(reverse("admin:livelihood_monthlyreport_changelist"))
+    assert theirs not in listing.context["cl"].result_list
