@@ -612,9 +612,10 @@ class Milestone(models.Model):
     title = models.CharField("节点", max_length=200)
     planned_on = models.DateField("计划完成日期")
     done_on = models.DateField("实际完成日期", null=True, blank=True)
+    # PROTECT: the report that declared a milestone done cannot vanish from under it.
     reported_in = models.ForeignKey(
         MonthlyReport,
-        models.SET_NULL,
+        models.PROTECT,
         null=True,
         blank=True,
         related_name="milestones_done",

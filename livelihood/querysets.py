@@ -13,8 +13,19 @@ from decimal import Decimal
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, Max, OuterRef, Prefetch, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from . import progress
@@ -70,7 +81,8 @@ class ItemQuerySet(models.QuerySet):
 
         `as_of` (a month) shows the plan as published at the end of that month; None means
         the latest approved figures, measured against the schedule at the plan's data month
-        (the latest month with an approved report).
+        (the latest month with an approved report). The overdue flag is judged on `today`
+        (default: the real date), so a view of a past month passes the day it is judged on.
         """
         reports = _model("MonthlyReport").objects
         indicators = (
@@ -94,6 +106,9 @@ class ItemQuerySet(models.QuerySet):
             reports.filter(
                 item=OuterRef("pk"),
                 state__in=REPORTED_STATES,
+                month__gte=TruncMonth(
+                    ExpressionWrapper(OuterRef("plan__issued_on"), output_field=models.DateField())
+                ),
                 month__year=OuterRef("plan__year"),
                 month__lte=due_until,
             )

@@ -169,3 +169,14 @@ def test_full_clean_refuses_a_future_month(make_item):
     with pytest.raises(ValidationError) as error:
         report.full_clean()
     assert "month" in error.value.message_dict
+
+
+def test_report_that_declared_a_milestone_done_cannot_be_deleted(make_item, report, milestone):
+    from django.db.models import ProtectedError
+
+    item = make_item()
+    june = report(item, "2024-06")
+    milestone(item, datetime.date(2024, 6, 30), done_in=june)
+    with pytest.raises(ProtectedError), transaction.atomic():
+        june.delete()
+    assert Milestone.objects.get().reported_in == june

@@ -367,3 +367,11 @@ def test_domain_rollup_is_the_weighted_mean_of_items(make_item, make_indicator, 
     rolled = progress.rollup((i.snapshot, i.weight) for i in items)
     assert rolled.progress == (D("0.5") * 2 + D(1)) / 3
     assert rolled.counts == {Status.ON_TRACK: 1, Status.EXCEEDED: 1}
+
+
+@pytest.mark.django_db
+def test_a_report_from_before_the_plan_does_not_hide_a_missing_month(make_item, report):
+    item = make_item()
+    report(item, "2024-03")  # before the plan was issued: not one of its months
+    report(item, "2024-04")
+    assert fetch(item, today=datetime.date(2024, 6, 6)).overdue is True  # May is missing
