@@ -383,9 +383,7 @@ class Indicator(models.Model):
     @property
     def latest_plain_display(self) -> str:
         """The same figure in plain units: 11500人."""
-        if self.latest_value is None:
-            return "—"
-        return f"{arithmetic.format_number(self.latest_value)}{self.plain_unit}"
+        return arithmetic.format_plain(self.latest_value, self.unit)
 
     def measure(self, milestones_done=0, milestones_total=0) -> Decimal | None:
         return arithmetic.indicator_progress(

@@ -91,6 +91,13 @@ def format_value(value: Decimal | None, unit: str) -> str:
     return f"{format_number(value / unit_scale(unit))}{unit or ''}"
 
 
+def format_plain(value: Decimal | None, unit: str) -> str:
+    """A figure in plain units, as residents count: 11500 with 万人 → 11500人."""
+    if value is None:
+        return "—"
+    return f"{format_number(value)}{plain_unit(unit)}"
+
+
 def format_percent(fraction: Decimal | None, places: int = 1) -> str:
     if fraction is None:
         return "—"

@@ -80,7 +80,7 @@ def item_detail(request, year, code):
     monthly = [
         {
             "month": month,
-            "cells": [progress.format_value(values.get(i.pk), i.unit) for i in indicators],
+            "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
         }
         for month, values in sorted(totals.items())
     ]
@@ -88,7 +88,7 @@ def item_detail(request, year, code):
     street_rows = [
         {
             "street": street,
-            "cells": [progress.format_value(values.get(i.pk), i.unit) for i in indicators],
+            "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
         }
         for street, values in (by_street[street_month].items() if street_month else [])
     ]

@@ -48,9 +48,9 @@ def test_item_page_shows_targets_as_written_and_monthly_figures(client, employme
     report(item, "2024-07", {indicator: "12000"}, state="draft")
     page = client.get(item.get_absolute_url()).content.decode()
     assert "≥1.15万人" in page
-    assert "0.23万人" in page  # May, in the unit as written
+    assert "2300人" in page  # May, in plain units as residents count
     assert "（11500人）" in page  # the latest, in plain units
-    assert "1.2万人" not in page  # the draft is not public
+    assert "12000人" not in page  # the draft is not public
     assert "已完成" in page
     assert "本月新增就业9200人。" in page
     assert "区人力资源和社会保障局" in page
@@ -90,7 +90,7 @@ def test_item_page_shows_street_breakdown(client, employment, report, street):
     report(item, "2024-06", {indicator: "500"}, streets={(indicator, street): "120"})
     page = client.get(item.get_absolute_url()).content.decode()
     assert "明光路街道" in page
-    assert "0.012万人" in page
+    assert "120人" in page
 
 
 def test_unknown_item_is_a_chinese_404(client, plan):
