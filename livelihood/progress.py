@@ -411,3 +411,50 @@ def rollup(items: Iterable[tuple[ItemProgress, Decimal]]) -> Rollup:
         measured=sum(1 for s, _ in items if s.progress is not None),
         total=len(items),
     )
+
+
+# ------------------------------------------------------------------------------
+# Reporting punctuality
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Punctuality:
+    """How a unit's monthly reports arrived against their due days."""
+
+    on_time: int
+    late: int
+    missing: int
+
+    @property
+    def due(self) -> int:
+        return self.on_time + self.late + self.missing
+
+    @property
+    def rate(self) -> Decimal | None:
+        return Decimal(self.on_time) / Decimal(self.due) if self.due else None
+
+    @property
+    def rate_display(self) -> str:
+        return format_percent(self.rate)
+
+
+def punctuality(
+    submissions: Iterable[tuple[datetime.date, datetime.date | None]],
+    due: Sequence[datetime.date],
+    due_day: int,
+) -> Punctuality:
+    """Count each due month once: submitted by its due day, later, or not at all.
+
+    `submissions` pairs a report's month with the local date it was first submitted (None if
+    never). A report submitted on the due day is on time.
+    """
+    submitted = dict(submissions)
+    on_time = late = missing = 0
+    for month in due:
+        day = submitted.get(month)
+        if day is None:
+            missing += 1
+        elif day <= due_date(month, due_day):
+            on_time += 1
+        else:
+            late += 1
+    return Punctuality(on_time, late, missing)

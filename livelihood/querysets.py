@@ -54,16 +54,27 @@ class MonthlyReportQuerySet(models.QuerySet):
         return self.filter(item__lead_unit=unit)
 
 
+def approved_q(prefix: str = "", as_of=None, published_by=None) -> Q:
+    """Reports residents could read: approved, for a month up to `as_of`, and (for a view of
+    the past) approved by the moment `published_by`."""
+    condition = Q(**{f"{prefix}state": APPROVED})
+    if as_of is not None:
+        condition &= Q(**{f"{prefix}month__lte": as_of})
+    if published_by is not None:
+        condition &= Q(**{f"{prefix}reviewed_at__lte": published_by})
+    return condition
+
+
 class IndicatorQuerySet(models.QuerySet):
-    def with_latest(self, as_of: datetime.date | None = None):
+    def with_latest(self, as_of=None, published_by=None):
         """Annotate `_latest_value` and `_latest_month`: the indicator's district total in
         the latest approved report up to `as_of` (all approved reports when None)."""
-        figures = _model("Figure").objects.filter(
-            indicator=OuterRef("pk"), street__isnull=True, report__state=APPROVED
+        figures = (
+            _model("Figure")
+            .objects.filter(approved_q("report__", as_of, published_by))
+            .filter(indicator=OuterRef("pk"), street__isnull=True)
+            .order_by("-report__month")
         )
-        if as_of is not None:
-            figures = figures.filter(report__month__lte=as_of)
-        figures = figures.order_by("-report__month")
         return self.annotate(
             _latest_value=Subquery(figures.values("value")[:1]),
             _latest_month=Subquery(figures.values("report__month")[:1]),
@@ -75,51 +86,51 @@ class ItemQuerySet(models.QuerySet):
         self,
         as_of: datetime.date | None = None,
         *,
+        published_by: datetime.datetime | None = None,
         today: datetime.date | None = None,
     ):
         """Everything `Item.snapshot` needs, in four queries whatever the number of items.
 
-        `as_of` (a month) shows the plan as published at the end of that month; None means
-        the latest approved figures, measured against the schedule at the plan's data month
-        (the latest month with an approved report). The overdue flag is judged on `today`
-        (default: the real date), so a view of a past month passes the day it is judged on.
+        `as_of` (a month) counts reports up to that month; None means the latest approved
+        figures, measured against the schedule at the plan's data month (the latest month
+        with an approved report). `published_by` (a moment) counts only what had been
+        approved by then, for the plan as residents saw it at that moment. The overdue flag
+        is judged on `today` (default: the real date).
         """
         reports = _model("MonthlyReport").objects
         indicators = (
-            _model("Indicator").objects.with_latest(as_of).prefetch_related("planned_values")
+            _model("Indicator")
+            .objects.with_latest(as_of, published_by)
+            .prefetch_related("planned_values")
         )
-        approved = reports.filter(item=OuterRef("pk"), state=APPROVED)
-        milestone_done = Q(done_on__isnull=False, reported_in__state=APPROVED)
-        if as_of is not None:
-            approved = approved.filter(month__lte=as_of)
-            milestone_done &= Q(reported_in__month__lte=as_of)
+        approved = reports.filter(approved_q("", as_of, published_by), item=OuterRef("pk"))
         milestones = _model("Milestone").objects.annotate(
             _done=Case(
-                When(milestone_done, then=Value(True)),
+                When(
+                    Q(done_on__isnull=False) & approved_q("reported_in__", as_of, published_by),
+                    then=Value(True),
+                ),
                 default=Value(False),
                 output_field=models.BooleanField(),
             )
         )
         today = today or timezone.localdate()
         due_until = last_due_month(today, settings.REPORT_DUE_DAY)
-        reported = (
-            reports.filter(
-                item=OuterRef("pk"),
-                state__in=REPORTED_STATES,
-                month__gte=TruncMonth(
-                    ExpressionWrapper(OuterRef("plan__issued_on"), output_field=models.DateField())
-                ),
-                month__year=OuterRef("plan__year"),
-                month__lte=due_until,
-            )
-            .order_by()
-            .values("item")
-            .annotate(n=Count("pk"))
-            .values("n")
+        reported = reports.filter(
+            item=OuterRef("pk"),
+            state__in=REPORTED_STATES,
+            month__gte=TruncMonth(
+                ExpressionWrapper(OuterRef("plan__issued_on"), output_field=models.DateField())
+            ),
+            month__year=OuterRef("plan__year"),
+            month__lte=due_until,
         )
+        if published_by is not None:
+            reported = reported.filter(submitted_at__lte=published_by)
+        reported = reported.order_by().values("item").annotate(n=Count("pk")).values("n")
         if as_of is None:
             data_month = (
-                reports.filter(item__plan=OuterRef("plan"), state=APPROVED)
+                reports.filter(approved_q("", None, published_by), item__plan=OuterRef("plan"))
                 .order_by()
                 .values("item__plan")
                 .annotate(m=Max("month"))
@@ -143,10 +154,6 @@ class ItemQuerySet(models.QuerySet):
                 Prefetch("milestones", queryset=milestones),
             )
         )
-
-    def public(self):
-        """Items of plans residents may see: every plan loaded is published."""
-        return self
 
 
 def snapshot_from_annotations(item) -> progress.ItemProgress:

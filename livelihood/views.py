@@ -1,46 +1,91 @@
 """
-Public pages. Residents see approved figures only: every figure on these pages comes through
-`with_progress()` / `with_latest()` or an `approved()` queryset.
+Public pages. Residents see approved figures only: every figure here comes through
+`with_progress()` / `with_latest()` or an approved-only queryset, and every page runs a fixed
+number of queries whatever the amount of data (tests/test_views.py, tests/test_scale.py).
 """
 
+import datetime
 from collections import defaultdict
+from decimal import Decimal
 
-from django.db.models import Max
-from django.http import HttpResponseServerError
+import segno
+from django.conf import settings
+from django.db.models import Max, Q
+from django.http import Http404, HttpResponseServerError
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
+from django.utils import timezone
 
-from . import progress
-from .models import Figure, Item, MonthlyReport, Plan
+from . import charts, progress
+from .forms import SearchForm
+from .models import Domain, Figure, Item, LeadUnit, MonthlyReport, Plan, Street
+from .querysets import approved_q
 
 
+# ------------------------------------------------------------------------------
+# Shared
+# ------------------------------------------------------------------------------
 def _plan(year=None):
-    plans = Plan.objects.all()
     if year is None:
-        return plans.first()
-    return get_object_or_404(plans, year=year)
+        plan = Plan.objects.first()
+        if plan is None:
+            raise Http404("尚未录入年度计划")
+        return plan
+    return get_object_or_404(Plan, year=year)
 
 
-def data_month(plan):
+def data_month(plan, published_by=None):
     """The latest month with an approved report: what "数据截至" names."""
-    return MonthlyReport.objects.approved().filter(item__plan=plan).aggregate(m=Max("month"))["m"]
+    return MonthlyReport.objects.filter(
+        approved_q("", None, published_by), item__plan=plan
+    ).aggregate(m=Max("month"))["m"]
 
 
+def _items(plan, *, month=None, published_by=None, today=None, **filters):
+    """The plan's items in reading order, each with its snapshot computed."""
+    return list(
+        plan.items.filter(**filters)
+        .with_progress(month, published_by=published_by, today=today)
+        .order_by("domain__number", "order", "code")
+    )
+
+
+def _rollup(items):
+    return progress.rollup((item.snapshot, item.weight) for item in items)
+
+
+def month_end_moment(month: datetime.date) -> datetime.datetime:
+    """The last moment of a month, in the portal's time zone."""
+    next_month = progress.add_months(month, 1)
+    return timezone.make_aware(datetime.datetime.combine(next_month, datetime.time.min)) - (
+        datetime.timedelta(microseconds=1)
+    )
+
+
+def _months(plan) -> list[datetime.date]:
+    """The plan's months that have begun: from the month of issue to now or December."""
+    last = min(plan.last_month, timezone.localdate().replace(day=1))
+    months, month = [], plan.first_month
+    while month <= last:
+        months.append(month)
+        month = progress.add_months(month, 1)
+    return months
+
+
+# ------------------------------------------------------------------------------
+# Home, domain, about
+# ------------------------------------------------------------------------------
 def home(request, year=None):
-    plan = _plan(year)
+    plan = Plan.objects.first() if year is None else get_object_or_404(Plan, year=year)
     if plan is None:
-        return render(request, "livelihood/empty.html", status=200)
+        return render(request, "livelihood/empty.html")
     month = data_month(plan)
-    items = list(plan.items.with_progress(month).order_by("domain__number", "order", "code"))
+    items = _items(plan, month=month)
     by_domain = defaultdict(list)
     for item in items:
         by_domain[item.domain_id].append(item)
     domains = [
-        {
-            "domain": domain,
-            "items": by_domain.get(domain.pk, []),
-            "rollup": progress.rollup((i.snapshot, i.weight) for i in by_domain.get(domain.pk, [])),
-        }
+        {"domain": domain, "items": by_domain[domain.pk], "rollup": _rollup(by_domain[domain.pk])}
         for domain in plan.domains.all()
     ]
     latest = (
@@ -52,7 +97,7 @@ def home(request, year=None):
     context = {
         "plan": plan,
         "domains": domains,
-        "overall": progress.rollup((i.snapshot, i.weight) for i in items),
+        "overall": _rollup(items),
         "loaded_count": len(items),
         "data_month": month,
         "latest": latest,
@@ -60,41 +105,66 @@ def home(request, year=None):
     return render(request, "livelihood/home.html", context)
 
 
+def domain_detail(request, year, number):
+    domain = get_object_or_404(
+        Domain.objects.select_related("plan"), plan__year=year, number=number
+    )
+    plan = domain.plan
+    month = data_month(plan)
+    items = _items(plan, month=month, domain=domain)
+    context = {
+        "plan": plan,
+        "domain": domain,
+        "items": items,
+        "rollup": _rollup(items),
+        "data_month": month,
+    }
+    return render(request, "livelihood/domain_detail.html", context)
+
+
+def about(request):
+    plan = Plan.objects.first()
+    context = {
+        "plan": plan,
+        "domains": list(plan.domains.all()) if plan else [],
+        "loaded_count": plan.items.count() if plan else 0,
+    }
+    return render(request, "livelihood/about.html", context)
+
+
+# ------------------------------------------------------------------------------
+# Item
+# ------------------------------------------------------------------------------
 def item_detail(request, year, code):
     item = get_object_or_404(
         Item.objects.with_progress().prefetch_related("partner_units"), plan__year=year, code=code
     )
+    plan = item.plan
     indicators = list(item.indicators.all())
-    figures = (
-        Figure.objects.filter(report__item=item, report__state=MonthlyReport.State.APPROVED)
-        .select_related("report", "street")
-        .order_by("report__month", "street__order")
+    milestones = list(item.milestones.select_related("reported_in"))
+    reports = list(
+        MonthlyReport.objects.approved()
+        .filter(item=item)
+        .prefetch_related("figures__street")
+        .order_by("month")
     )
-    totals = defaultdict(dict)
-    by_street = defaultdict(lambda: defaultdict(dict))
-    for figure in figures:
-        if figure.street is None:
-            totals[figure.report.month][figure.indicator_id] = figure.value
-        else:
-            by_street[figure.report.month][figure.street][figure.indicator_id] = figure.value
-    monthly = [
-        {
-            "month": month,
-            "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
+    totals = {}  # month -> {indicator id: value}
+    by_street = defaultdict(dict)  # street -> {indicator id: value}, latest month with streets
+    street_month = None
+    for report in reports:
+        totals[report.month] = {
+            f.indicator_id: f.value for f in report.figures.all() if not f.street_id
         }
-        for month, values in sorted(totals.items())
-    ]
-    street_month = max(by_street, default=None)
-    street_rows = [
-        {
-            "street": street,
-            "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
-        }
-        for street, values in (by_street[street_month].items() if street_month else [])
-    ]
+        street_rows = [f for f in report.figures.all() if f.street_id]
+        if street_rows:
+            street_month, by_street = report.month, defaultdict(dict)
+            for figure in street_rows:
+                by_street[figure.street][figure.indicator_id] = figure.value
+    trend = _trend(item, indicators, milestones, reports, totals)
     context = {
-        "plan": item.plan,
+        "plan": plan,
         "item": item,
+        "indicators": indicators,
         "indicator_rows": [
             {
                 "indicator": indicator,
@@ -103,17 +173,304 @@ def item_detail(request, year, code):
             }
             for indicator, row in zip(indicators, item.snapshot.indicators, strict=False)
         ],
-        "indicators": indicators,
-        "monthly": monthly,
+        "trend": trend,
+        "chart": charts.progress_chart(
+            [f"{row['month'].month}月" for row in trend],
+            [row["progress"] for row in trend],
+            [row["expected"] for row in trend],
+        ),
         "street_month": street_month,
-        "street_rows": street_rows,
-        "latest_report": MonthlyReport.objects.approved().filter(item=item).first(),
-        "milestones": list(item.milestones.all()),
+        "street_rows": [
+            {
+                "street": street,
+                "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
+            }
+            for street, values in sorted(by_street.items(), key=lambda pair: pair[0].order)
+        ],
+        "changes": _changes(indicators, reports, totals),
+        "latest_report": reports[-1] if reports else None,
+        "milestones": milestones,
         "data_month": item._last_approved,
+        "qr_svg": _qr_svg(request, item.get_absolute_url()),
     }
     return render(request, "livelihood/item_detail.html", context)
 
 
+def _trend(item, indicators, milestones, reports, totals):
+    """The item's progress and 序时进度 at the end of each reported month, by progress.py."""
+    rows = []
+    for report in reports:
+        month = report.month
+        specs = [
+            progress.IndicatorInput(
+                kind=indicator.kind,
+                comparator=indicator.comparator,
+                target_plain=indicator.target_plain,
+                weight=indicator.weight,
+                value=_value_at(totals, indicator.pk, month),
+                planned=tuple((p.month, p.value) for p in indicator.planned_values.all()),
+            )
+            for indicator in indicators
+        ]
+        snapshot = progress.item_progress(
+            indicators=specs,
+            milestones_done=sum(
+                1 for m in milestones if m.is_done and m.reported_in.month <= month
+            ),
+            milestone_dates=[m.planned_on for m in milestones],
+            has_approved=True,
+            as_of=month,
+            first_month=item.plan.first_month,
+            tolerance=Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100,
+            overdue=False,
+        )
+        rows.append(
+            {
+                "month": month,
+                "progress": snapshot.progress,
+                "expected": snapshot.expected,
+                "progress_display": snapshot.progress_display,
+                "expected_display": snapshot.expected_display,
+                "status": snapshot.status,
+                "cells": [
+                    progress.format_plain(totals[month].get(i.pk), i.unit) for i in indicators
+                ],
+            }
+        )
+    return rows
+
+
+def _value_at(totals, indicator_id, month):
+    value = None
+    for reported, values in totals.items():
+        if reported <= month and indicator_id in values:
+            value = values[indicator_id]
+    return value
+
+
+def _changes(indicators, reports, totals):
+    """What each approval published, newest first: the month, when, and each figure's change
+    against the month before."""
+    log, previous = [], {}
+    for report in reports:
+        values = totals.get(report.month, {})
+        entries = []
+        for indicator in indicators:
+            if indicator.pk not in values:
+                continue
+            value, before = values[indicator.pk], previous.get(indicator.pk)
+            change = None if before is None else value - before
+            entries.append(
+                {
+                    "indicator": indicator,
+                    "value": progress.format_plain(value, indicator.unit),
+                    "change": None
+                    if change is None
+                    else ("+" if change >= 0 else "")
+                    + progress.format_plain(change, indicator.unit),
+                }
+            )
+            previous[indicator.pk] = value
+        log.append({"report": report, "entries": entries})
+    return list(reversed(log))
+
+
+def _qr_svg(request, path):
+    """A QR code that opens the page on a phone, as inline SVG (no image request)."""
+    base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
+    url = base.rstrip("/") + path
+    return segno.make(url, error="m").svg_inline(
+        scale=3, dark="#1b1b1b", omitsize=True, svgclass="qr", title=f"在手机上打开：{url}"
+    )
+
+
+# ------------------------------------------------------------------------------
+# Lead units and streets
+# ------------------------------------------------------------------------------
+def unit_detail(request, year, code):
+    plan = _plan(year)
+    unit = get_object_or_404(LeadUnit, code=code)
+    month = data_month(plan)
+    items = _items(plan, month=month, lead_unit=unit)
+    partner_items = list(plan.items.filter(partner_units=unit).select_related("plan"))
+    submissions = defaultdict(list)
+    for item_id, report_month, submitted_at in MonthlyReport.objects.filter(
+        item__plan=plan, item__lead_unit=unit, submitted_at__isnull=False
+    ).values_list("item_id", "month", "submitted_at"):
+        submissions[item_id].append((report_month, timezone.localdate(submitted_at)))
+    due = progress.due_months(
+        plan.first_month, plan.last_month, timezone.localdate(), settings.REPORT_DUE_DAY
+    )
+    per_item = [
+        progress.punctuality(submissions[i.pk], due, settings.REPORT_DUE_DAY) for i in items
+    ]
+    punctual = progress.Punctuality(
+        on_time=sum(p.on_time for p in per_item),
+        late=sum(p.late for p in per_item),
+        missing=sum(p.missing for p in per_item),
+    )
+    context = {
+        "plan": plan,
+        "unit": unit,
+        "items": items,
+        "rows": list(zip(items, per_item, strict=True)),
+        "partner_items": partner_items,
+        "rollup": _rollup(items),
+        "punctuality": punctual,
+        "data_month": month,
+    }
+    return render(request, "livelihood/unit_detail.html", context)
+
+
+def street_detail(request, year, code):
+    plan = _plan(year)
+    street = get_object_or_404(Street, code=code)
+    figures = list(
+        Figure.objects.filter(
+            approved_q("report__"), street=street, report__item__plan=plan
+        ).values_list("indicator_id", "report__item_id", "report__month", "value")
+    )
+    latest = {}  # indicator id -> (month, value)
+    for indicator_id, _item_id, month, value in figures:
+        if indicator_id not in latest or latest[indicator_id][0] < month:
+            latest[indicator_id] = (month, value)
+    item_ids = {item_id for _, item_id, _, _ in figures}
+    month = data_month(plan)
+    items = _items(plan, month=month, pk__in=item_ids)
+    rows = [
+        {
+            "item": item,
+            "figures": [
+                {
+                    "indicator": indicator,
+                    "value": progress.format_plain(latest[indicator.pk][1], indicator.unit),
+                    "month": latest[indicator.pk][0],
+                }
+                for indicator in item.indicators.all()
+                if indicator.pk in latest
+            ],
+        }
+        for item in items
+    ]
+    context = {"plan": plan, "street": street, "rows": rows, "data_month": month}
+    return render(request, "livelihood/street_detail.html", context)
+
+
+# ------------------------------------------------------------------------------
+# Search and filter
+# ------------------------------------------------------------------------------
+def search(request, year):
+    plan = _plan(year)
+    form = SearchForm(request.GET or None, plan=plan)
+    items, searched = [], False
+    if form.is_valid():
+        searched = any(form.cleaned_data.values())
+        filters = Q()
+        data = form.cleaned_data
+        if data["q"]:
+            for word in data["q"].split():
+                filters &= (
+                    Q(title__icontains=word)
+                    | Q(code__iexact=word)
+                    | Q(source_text__icontains=word)
+                    | Q(indicators__name__icontains=word)
+                    | Q(lead_unit__name__icontains=word)
+                )
+        if data["domain"]:
+            filters &= Q(domain=data["domain"])
+        if data["unit"]:
+            filters &= Q(lead_unit=data["unit"])
+        if data["street"]:
+            filters &= Q(indicators__figures__street=data["street"]) & approved_q(
+                "indicators__figures__report__"
+            )
+        ids = plan.items.filter(filters).values("pk")
+        items = _items(plan, month=data_month(plan), pk__in=ids)
+        if data["status"]:
+            wanted = data["status"]
+            items = [
+                i for i in items if i.status.value == wanted or (wanted == "overdue" and i.overdue)
+            ]
+    context = {"plan": plan, "form": form, "items": items, "searched": searched}
+    return render(request, "livelihood/search.html", context)
+
+
+# ------------------------------------------------------------------------------
+# The plan as published at the end of a month
+# ------------------------------------------------------------------------------
+def month_index(request, year):
+    plan = _plan(year)
+    months = _months(plan)
+    return render(
+        request, "livelihood/month_index.html", {"plan": plan, "months": list(reversed(months))}
+    )
+
+
+def month_detail(request, year, month):
+    plan = _plan(year)
+    try:
+        chosen = datetime.date(int(month[:4]), int(month[5:7]), 1)
+    except ValueError:
+        raise Http404("月份无效") from None
+    months = _months(plan)
+    if chosen not in months:
+        raise Http404("该月份不在计划期内或尚未到来")
+    published_by = month_end_moment(chosen)
+    previous_month = progress.add_months(chosen, -1)
+    items = _items(plan, published_by=published_by, today=published_by.date())
+    shown_month = data_month(plan, published_by)
+    if previous_month in months:
+        earlier = {
+            item.pk: item
+            for item in _items(
+                plan,
+                published_by=month_end_moment(previous_month),
+                today=month_end_moment(previous_month).date(),
+            )
+        }
+    else:
+        earlier = {}
+    rows, changed = [], 0
+    for item in items:
+        before = earlier.get(item.pk)
+        delta = None
+        if before is not None and item.progress is not None and before.progress is not None:
+            delta = item.progress - before.progress
+        status_changed = before is not None and before.status is not item.status
+        changed += bool(status_changed or delta)
+        rows.append(
+            {
+                "item": item,
+                "before": before,
+                "delta": delta,
+                "delta_display": None if not delta else _points(delta),
+                "status_changed": status_changed,
+            }
+        )
+    context = {
+        "plan": plan,
+        "month": chosen,
+        "published_by": published_by,
+        "previous_month": previous_month if previous_month in months else None,
+        "next_month": progress.add_months(chosen, 1)
+        if progress.add_months(chosen, 1) in months
+        else None,
+        "rows": rows,
+        "overall": _rollup(items),
+        "changed": changed,
+        "data_month": shown_month,
+    }
+    return render(request, "livelihood/month_detail.html", context)
+
+
+def _points(delta):
+    points = (delta * 100).quantize(Decimal("0.1"))
+    return f"{'+' if points > 0 else ''}{progress.format_number(points)} 个百分点"
+
+
+# ------------------------------------------------------------------------------
+# Errors
+# ------------------------------------------------------------------------------
 def page_not_found(request, exception):
     return render(request, "404.html", status=404)
 
