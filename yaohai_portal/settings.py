@@ -168,6 +168,10 @@ STORAGES = {
 # ------------------------------------------------------------------------------
 # Portal
 # ------------------------------------------------------------------------------
+# The address printed in QR codes on item pages (https://民生.example.gov.cn); unset, the
+# address the request came in on.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip()
+
 # fixtures/ holds the plans as the source documents state them: `loaddata plan_2024`.
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
