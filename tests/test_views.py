@@ -125,15 +125,17 @@ def test_pages_load_nothing_from_other_hosts_and_need_no_inline_code(client, emp
         assert page.count("<h1") == 1
 
 
-def build(plan, make_item, make_indicator, report, *, items, months):
-    """`items` items in two domains, each with two indicators and `months` approved reports."""
+def build(plan, make_item, make_indicator, report, *, items, months, street=None):
+    """`items` items in two domains, each with two indicators and `months` approved reports,
+    broken down for `street` when given."""
     second, _ = Domain.objects.get_or_create(plan=plan, number=2, name="社会保障")
     for number in range(items):
         item = make_item(**({"domain": second} if number % 2 else {}))
         count = make_indicator(item, "100")
         rate = make_indicator(item, "99", kind="rate", unit="%")
         for month in range(4, 4 + months):
-            report(item, f"2024-{month:02d}", {count: str(month * 5), rate: "98"})
+            streets = {(count, street): str(month)} if street else None
+            report(item, f"2024-{month:02d}", {count: str(month * 5), rate: "98"}, streets=streets)
 
 
 @pytest.mark.parametrize("url_name", ["livelihood:home"])
@@ -159,4 +161,203 @@ def test_item_page_runs_a_fixed_number_of_queries(client, plan, make_item, make_
         report(item, f"2024-{month:02d}", {count: str(month * 5)})
     with CaptureQueriesContext(connection) as large:
         client.get(item.get_absolute_url())
+    assert len(small) == len(large)
+
+
+# ------------------------------------------------------------------------------
+# Domain, unit, street, search, month view, about
+# ------------------------------------------------------------------------------
+def test_domain_page_lists_its_items_with_targets_figures_and_lead_unit(client, employment, report):
+    item, indicator = employment
+    report(item, "2024-06", {indicator: "3600"})
+    page = client.get(reverse("livelihood:domain-detail", args=[2024, 1])).content.decode()
+    assert "<h1>1. 就业创业</h1>" in page
+    assert "≥1.15万人" in page
+    assert "3600人" in page
+    assert "31.3%" in page
+    assert "区人力资源和社会保障局" in page
+    assert "正常推进" in page
+
+
+def test_unknown_domain_is_404(client, plan):
+    assert client.get(reverse("livelihood:domain-detail", args=[2024, 11])).status_code == 404
+
+
+def test_unit_page_shows_its_items_and_reporting_punctuality(
+    client, settings, employment, report, unit
+):
+    settings.REPORT_DUE_DAY = 5
+    item, indicator = employment
+    on_time = report(item, "2024-04", {indicator: "1000"})
+    late = report(item, "2024-05", {indicator: "2000"})
+    type(on_time).objects.filter(pk=on_time.pk).update(
+        submitted_at=datetime.datetime(2024, 5, 5, 9, tzinfo=datetime.UTC)
+    )
+    type(late).objects.filter(pk=late.pk).update(
+        submitted_at=datetime.datetime(2024, 6, 9, 9, tzinfo=datetime.UTC)
+    )
+    page = client.get(reverse("livelihood:unit-detail", args=[2024, unit.code])).content.decode()
+    assert "<h1>区人力资源和社会保障局</h1>" in page
+    assert "城镇新增就业" in page
+    # Due so far: April to December 2024 (9 months); April on time, May late, 7 missing.
+    assert "应报 <strong>9</strong> 份" in page
+    assert "按时报送 <strong>1</strong> 份" in page
+    assert "按时报送率 <strong>11.1%</strong>" in page
+    assert "逾期报送 1 份，未报 7 份" in page
+
+
+def test_street_page_shows_items_reported_for_that_street(client, employment, report, street):
+    item, indicator = employment
+    report(item, "2024-06", {indicator: "500"}, streets={(indicator, street): "120"})
+    report(item, "2024-07", {indicator: "900"}, streets={(indicator, street): "180"}, state="draft")
+    url = reverse("livelihood:street-detail", args=[2024, street.code])
+    page = client.get(url).content.decode()
+    assert "<h1>明光路街道</h1>" in page
+    assert "城镇就业人员新增：120人（2024年6月）" in page
+    assert "180人" not in page
+
+
+def test_street_without_figures_says_so(client, plan, street):
+    page = client.get(reverse("livelihood:street-detail", args=[2024, street.code]))
+    assert "暂无分街镇填报的已审核数值" in page.content.decode()
+
+
+@pytest.fixture
+def disability_items(make_item, make_indicator, report, other_unit):
+    rehab = make_item("3-2", title="残疾人康复救助", lead_unit=other_unit)
+    report(rehab, "2024-06", {make_indicator(rehab, "856", unit="名"): "100"})
+    training = make_item("3-3", title="残疾人职业技能和创业培训", lead_unit=other_unit)
+    report(training, "2024-06", {make_indicator(training, "85", unit="人（次）"): "60"})
+    parking = make_item("7-1", title="城市停车泊位")
+    return rehab, training, parking
+
+
+def codes_in(response):
+    return {item.code for item in response.context["items"]}
+
+
+def test_two_character_chinese_query_finds_the_items(client, disability_items):
+    response = client.get(reverse("livelihood:search", args=[2024]), {"q": "残疾"})
+    assert codes_in(response) == {"3-2", "3-3"}
+    assert "共 <strong>2</strong> 项" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "codes"),
+    [
+        ({"unit": "cl"}, {"3-2", "3-3"}),
+        ({"unit": "rsj"}, {"7-1"}),
+        ({"status": "behind"}, {"3-2"}),  # 100 of 856 in June: 11.7% against 33.3%
+        ({"status": "on_track"}, {"3-3"}),
+        ({"status": "not_started"}, {"7-1"}),
+        ({"domain": "1"}, {"3-2", "3-3", "7-1"}),
+        ({"q": "康复", "unit": "cl"}, {"3-2"}),
+    ],
+)
+def test_filters_are_plain_get_parameters(client, disability_items, params, codes):
+    response = client.get(reverse("livelihood:search", args=[2024]), params)
+    assert codes_in(response) == codes
+
+
+def test_filter_by_street_finds_items_reported_there(client, disability_items, report, street):
+    rehab, *_ = disability_items
+    indicator = rehab.indicators.get()
+    report(rehab, "2024-07", {indicator: "200"}, streets={(indicator, street): "30"})
+    response = client.get(reverse("livelihood:search", args=[2024]), {"street": street.code})
+    assert codes_in(response) == {"3-2"}
+
+
+def test_a_bad_filter_value_gets_a_message_not_an_error(client, disability_items):
+    response = client.get(reverse("livelihood:search", args=[2024]), {"status": "gone"})
+    assert response.status_code == 200
+    assert "请从列表中选择。" in response.content.decode()
+
+
+def test_month_view_shows_the_plan_as_approved_by_the_end_of_that_month(client, employment, report):
+    item, indicator = employment
+    june = report(item, "2024-06", {indicator: "3600"})
+    july = report(item, "2024-07", {indicator: "5000"})
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    type(june).objects.filter(pk=june.pk).update(
+        reviewed_at=datetime.datetime(2024, 7, 4, 10, tzinfo=shanghai)
+    )
+    type(july).objects.filter(pk=july.pk).update(
+        reviewed_at=datetime.datetime(2024, 8, 3, 10, tzinfo=shanghai)
+    )
+    july_view = client.get(reverse("livelihood:month-detail", args=[2024, "2024-07"]))
+    page = july_view.content.decode()
+    assert "数据截至 <strong>2024年6月</strong>" in page
+    assert "31.3%" in page  # June's 3600 / 11500
+    assert "43.5%" not in page  # July's figure, approved in August, is not there yet
+    august = client.get(reverse("livelihood:month-detail", args=[2024, "2024-08"])).content
+    assert "43.5%" in august.decode()
+    assert "+12.2 个百分点" in august.decode()  # what changed since the end of July
+
+
+def test_month_view_outside_the_plan_is_404(client, plan):
+    assert client.get(reverse("livelihood:month-detail", args=[2024, "2024-02"])).status_code == 404
+    assert client.get(reverse("livelihood:month-detail", args=[2024, "2024-13"])).status_code == 404
+
+
+def test_month_index_lists_the_plans_months(client, plan):
+    page = client.get(reverse("livelihood:month-index", args=[2024])).content.decode()
+    assert "2024年4月底" in page and "2024年12月底" in page
+    assert "2024年3月底" not in page
+
+
+def test_about_page_explains_the_plan_and_gives_the_contact(client, plan, domain):
+    page = client.get(reverse("livelihood:about")).content.decode()
+    for text in (
+        "瑶民生办〔2024〕1号",
+        "合民生办〔2024〕1号",
+        "2024年4月24日",
+        "就业创业",
+        "序时进度",
+        "俞军",
+        "0551-64498156",
+    ):
+        assert text in page
+
+
+def test_item_page_has_trend_chart_with_table_change_log_and_qr_code(client, employment, report):
+    item, indicator = employment
+    report(
+        item,
+        "2024-05",
+        {indicator: "2300"},
+        reviewed_at=datetime.datetime(2024, 6, 4, 2, tzinfo=datetime.UTC),
+    )
+    report(item, "2024-06", {indicator: "3600"})
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert '<svg viewBox="0 0 640 260" role="img"' in page
+    assert "<polyline" in page
+    assert "逐月已审核数值与进度" in page  # the chart's numbers as a table
+    assert "2024年6月4日</strong>" in page and "审核公开 2024年5月 数据" in page
+    assert "城镇就业人员新增 3600人（较上次 +1300人）" in page
+    assert 'class="qr"' in page and "http://testserver/2024/items/1-1/" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("livelihood:home", []),
+        ("livelihood:domain-detail", [2024, 1]),
+        ("livelihood:unit-detail", [2024, "rsj"]),
+        ("livelihood:street-detail", [2024, "mingguanglu"]),
+        ("livelihood:search", [2024]),
+        ("livelihood:month-detail", [2024, "2024-09"]),
+        ("livelihood:about", []),
+    ],
+)
+def test_every_list_page_runs_a_fixed_number_of_queries(
+    client, plan, make_item, make_indicator, report, street, name, args
+):
+    url = reverse(name, args=args)
+    query = {"q": "事项", "status": "on_track"} if name == "livelihood:search" else {}
+    build(plan, make_item, make_indicator, report, items=2, months=1, street=street)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url, query).status_code == 200
+    build(plan, make_item, make_indicator, report, items=10, months=6, street=street)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url, query).status_code == 200
     assert len(small) == len(large)
