@@ -362,6 +362,7 @@ def street_detail(request, year, code):
 def search(request, year):
     plan = _plan(year)
     form = SearchForm(request.GET or None, plan=plan)
+    month = data_month(plan)
     items, searched = [], False
     if form.is_valid():
         searched = any(form.cleaned_data.values())
@@ -385,13 +386,19 @@ def search(request, year):
                 "indicators__figures__report__"
             )
         ids = plan.items.filter(filters).values("pk")
-        items = _items(plan, month=data_month(plan), pk__in=ids)
+        items = _items(plan, month=month, pk__in=ids)
         if data["status"]:
             wanted = data["status"]
             items = [
                 i for i in items if i.status.value == wanted or (wanted == "overdue" and i.overdue)
             ]
-    context = {"plan": plan, "form": form, "items": items, "searched": searched}
+    context = {
+        "plan": plan,
+        "form": form,
+        "items": items,
+        "searched": searched,
+        "data_month": month,
+    }
     return render(request, "livelihood/search.html", context)
 
 

@@ -361,3 +361,12 @@ def test_every_list_page_runs_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as large:
         assert client.get(url, query).status_code == 200
     assert len(small) == len(large)
+
+
+def test_server_error_page_is_chinese_and_needs_no_database(rf):
+    from livelihood.views import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "系统暂时出错" in page and '<html lang="zh-Hans">' in page
