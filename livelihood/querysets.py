@@ -104,14 +104,18 @@ class ItemQuerySet(models.QuerySet):
             .prefetch_related("planned_values")
         )
         approved = reports.filter(approved_q("", as_of, published_by), item=OuterRef("pk"))
-        milestones = _model("Milestone").objects.annotate(
-            _done=Case(
-                When(
-                    Q(done_on__isnull=False) & approved_q("reported_in__", as_of, published_by),
-                    then=Value(True),
-                ),
-                default=Value(False),
-                output_field=models.BooleanField(),
+        milestones = (
+            _model("Milestone")
+            .objects.select_related("reported_in")
+            .annotate(
+                _done=Case(
+                    When(
+                        Q(done_on__isnull=False) & approved_q("reported_in__", as_of, published_by),
+                        then=Value(True),
+                    ),
+                    default=Value(False),
+                    output_field=models.BooleanField(),
+                )
             )
         )
         today = today or timezone.localdate()
@@ -156,36 +160,37 @@ class ItemQuerySet(models.QuerySet):
         )
 
 
+def tolerance() -> Decimal:
+    """How far under 序时进度 an item may be before it is 滞后, as a fraction."""
+    return Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100
+
+
+def indicator_input(indicator, value) -> progress.IndicatorInput:
+    """What progress.py needs of an indicator (monthly plans prefetched), with its value."""
+    return progress.IndicatorInput(
+        kind=indicator.kind,
+        comparator=indicator.comparator,
+        target_plain=indicator.target_plain,
+        weight=indicator.weight,
+        value=value,
+        planned=tuple((p.month, p.value) for p in indicator.planned_values.all()),
+    )
+
+
 def snapshot_from_annotations(item) -> progress.ItemProgress:
     """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched."""
     plan = item.plan
     today = item._today
     as_of = item._as_of or min(max(today.replace(day=1), plan.first_month), plan.last_month)
     milestones = list(item.milestones.all())
-    specs = [
-        progress.IndicatorInput(
-            kind=ind.kind,
-            comparator=ind.comparator,
-            target_plain=ind.target_plain,
-            weight=ind.weight,
-            value=ind._latest_value,
-            planned=tuple((p.month, p.value) for p in ind.planned_values.all()),
-        )
-        for ind in item.indicators.all()
-    ]
-    due = progress.due_months(
-        plan.first_month,
-        plan.last_month,
-        today,
-        settings.REPORT_DUE_DAY,
-    )
+    due = progress.due_months(plan.first_month, plan.last_month, today, settings.REPORT_DUE_DAY)
     return progress.item_progress(
-        indicators=specs,
+        indicators=[indicator_input(i, i._latest_value) for i in item.indicators.all()],
         milestones_done=sum(1 for m in milestones if m._done),
         milestone_dates=[m.planned_on for m in milestones],
         has_approved=item._last_approved is not None,
         as_of=as_of,
         first_month=plan.first_month,
-        tolerance=Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100,
+        tolerance=tolerance(),
         overdue=item._reported_count < len(due),
     )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from . import charts, progress
 from .forms import SearchForm
 from .models import Domain, Figure, Item, LeadUnit, MonthlyReport, Plan, Street
-from .querysets import approved_q
+from .querysets import approved_q, indicator_input, tolerance
 
 
 # ------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def item_detail(request, year, code):
     )
     plan = item.plan
     indicators = list(item.indicators.all())
-    milestones = list(item.milestones.select_related("reported_in"))
+    milestones = list(item.milestones.all())
     reports = list(
         MonthlyReport.objects.approved()
         .filter(item=item)
@@ -201,17 +201,7 @@ def _trend(item, indicators, milestones, reports, totals):
     rows = []
     for report in reports:
         month = report.month
-        specs = [
-            progress.IndicatorInput(
-                kind=indicator.kind,
-                comparator=indicator.comparator,
-                target_plain=indicator.target_plain,
-                weight=indicator.weight,
-                value=_value_at(totals, indicator.pk, month),
-                planned=tuple((p.month, p.value) for p in indicator.planned_values.all()),
-            )
-            for indicator in indicators
-        ]
+        specs = [indicator_input(i, _value_at(totals, i.pk, month)) for i in indicators]
         snapshot = progress.item_progress(
             indicators=specs,
             milestones_done=sum(
@@ -221,7 +211,7 @@ def _trend(item, indicators, milestones, reports, totals):
             has_approved=True,
             as_of=month,
             first_month=item.plan.first_month,
-            tolerance=Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100,
+            tolerance=tolerance(),
             overdue=False,
         )
         rows.append(
