@@ -8,12 +8,12 @@ table beside it.
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH = 640
-HEIGHT = 260
-LEFT = 48
+WIDTH = 480
+HEIGHT = 240
+LEFT = 56
 RIGHT = 16
 TOP = 16
-BOTTOM = 36
+BOTTOM = 40
 
 
 @dataclass(frozen=True)

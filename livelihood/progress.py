@@ -286,22 +286,39 @@ class IndicatorProgress:
     expected: Decimal | None
 
 
+class _Shown:
+    """How a progress is shown: its number, and the geometry of its bar (0–100, capped)."""
+
+    @property
+    def expected_display(self) -> str:
+        return format_percent(self.expected)
+
+    @property
+    def bar_percent(self) -> str:
+        return f"{float(min(max(self.progress or ZERO, ZERO), ONE)) * 100:.1f}"
+
+    @property
+    def expected_percent(self) -> str | None:
+        if self.expected is None:
+            return None
+        return f"{float(min(max(self.expected, ZERO), ONE)) * 100:.1f}"
+
+
 @dataclass(frozen=True)
-class ItemProgress:
+class ItemProgress(_Shown):
     progress: Decimal | None
     progress_uncapped: Decimal | None
     expected: Decimal | None
     status: Status
     overdue: bool
     indicators: tuple[IndicatorProgress, ...] = field(default=())
+    milestones_done: int = 0
+    milestones_total: int = 0
 
     @property
     def progress_display(self) -> str:
-        return format_percent(self.progress)
-
-    @property
-    def expected_display(self) -> str:
-        return format_percent(self.expected)
+        """An item shows its progress uncapped: 135% is news. Roll-ups cap it at 100%."""
+        return format_percent(self.progress_uncapped)
 
 
 def indicator_expected(
@@ -369,11 +386,13 @@ def item_progress(
         ),
         overdue=overdue,
         indicators=tuple(rows),
+        milestones_done=min(milestones_done, len(milestone_dates)),
+        milestones_total=len(milestone_dates),
     )
 
 
 @dataclass(frozen=True)
-class Rollup:
+class Rollup(_Shown):
     """A domain's or the plan's standing: weight-normalised mean of its items."""
 
     progress: Decimal | None
@@ -386,10 +405,6 @@ class Rollup:
     @property
     def progress_display(self) -> str:
         return format_percent(self.progress)
-
-    @property
-    def expected_display(self) -> str:
-        return format_percent(self.expected)
 
     @property
     def status_counts(self) -> list[tuple[Status, int]]:

@@ -101,6 +101,8 @@ def home(request, year=None):
         "loaded_count": len(items),
         "data_month": month,
         "latest": latest,
+        "units": LeadUnit.objects.filter(items__plan=plan).distinct().order_by("order", "code"),
+        "streets": Street.objects.all(),
     }
     return render(request, "livelihood/home.html", context)
 
@@ -469,7 +471,7 @@ def _points(delta):
 # Errors
 # ------------------------------------------------------------------------------
 def page_not_found(request, exception):
-    return render(request, "404.html", status=404)
+    return render(request, "404.html", {"plan": Plan.objects.first()}, status=404)
 
 
 def server_error(request):
