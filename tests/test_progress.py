@@ -276,6 +276,8 @@ def test_over_complete_item_is_exceeded(make_item, make_indicator, report):
     item = fetch(item)
     assert item.status is Status.EXCEEDED
     assert item.indicators.get().measure() == D("1.3")
+    assert item.snapshot.progress_display == "130%"  # the item shows it; roll-ups cap it
+    assert progress.rollup([(item.snapshot, D(1))]).progress_display == "100%"
 
 
 @pytest.mark.django_db
