@@ -7,7 +7,7 @@ WORKERS ?= 2
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint serve setup clean
+.PHONY: run test lint serve setup clean bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）" % sys.version.split()[0])'
@@ -39,6 +39,11 @@ run: setup
 
 test: $(VENV)/.test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The public pages under load at ten plan years of data, on SQLite and PostgreSQL, cached and
+# not (bench/run.py says how; needs wrk). BENCH_ARGS="--databases sqlite --repeat 1" is quicker.
+bench: $(VENV)/.run-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -1,7 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class LivelihoodConfig(AppConfig):
     name = "livelihood"
     verbose_name = "民生实事"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Every change residents can see raises the publication version (cached pages).
+        from . import admin_publication, signals  # noqa: F401 (registers its admin)
+
+        signals.connect()
+        post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")

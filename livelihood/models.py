@@ -686,3 +686,25 @@ class StaffProfile(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.lead_unit or '区民生办'}"
+
+
+class PublicationVersion(models.Model):
+    """One row: a number that changes whenever anything residents can see changes.
+
+    Cached public pages are keyed on it (livelihood/cache.py). It lives in the database, not in
+    a process, so that every app server and every gunicorn worker reads the same number; the
+    signals in livelihood/signals.py raise it after each committed change.
+    """
+
+    counter = models.PositiveBigIntegerField("版本号", default=0)
+    changed_at = models.DateTimeField("变更时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "公开数据版本"
+        verbose_name_plural = "公开数据版本"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="publication_version_single_row"),
+        ]
+
+    def __str__(self):
+        return f"第 {self.counter} 版（{timezone.localtime(self.changed_at):%Y-%m-%d %H:%M:%S}）"

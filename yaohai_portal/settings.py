@@ -59,6 +59,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # https://whitenoise.readthedocs.io/en/stable/django.html#enable-whitenoise
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML compressed for residents on phones (static files come compressed from whitenoise,
+    # cached pages from livelihood/cache.py). Above everything that writes the body. BREACH:
+    # public pages carry no secret; admin pages carry CSRF tokens, which Django masks anew for
+    # every response, and this middleware pads its output with random bytes.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,6 +131,9 @@ else:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # Opening a connection registers Django's SQL functions and runs the PRAGMAs above:
+        # kept, a cached page costs one query and no connect (bench/, docs/performance.md).
+        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -164,6 +172,48 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+
+# ------------------------------------------------------------------------------
+# Cache: rendered public pages (livelihood/cache.py)
+# ------------------------------------------------------------------------------
+# Pages are keyed on the publication version kept in the database, so every worker and every
+# app server agrees on what is current whatever the backend. Local memory (one cache per
+# process) by default; beyond one machine, REDIS_URL (redis://host:6379/0) shares one cache
+# between app servers through Django's own RedisCache (redis-py).
+# https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+# A day: pages of an old version are never asked for again and only wait to expire.
+PAGE_CACHE_TIMEOUT = 24 * 60 * 60
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"REDIS_URL 应以 redis://、rediss:// 或 unix:// 开头，实际为 {REDIS_URL!r}。"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "TIMEOUT": PAGE_CACHE_TIMEOUT,
+            "KEY_PREFIX": "yaohai",
+            # A Redis that does not answer costs a page half a second at most, then the page
+            # is rendered without the cache (livelihood/cache.py logs it).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "yaohai-pages",
+            "TIMEOUT": PAGE_CACHE_TIMEOUT,
+            # Pages are stored gzip-compressed (about 10 KB each): 3000 of them, some 30 MB
+            # per worker, hold every page of several plan years.
+            "OPTIONS": {"MAX_ENTRIES": 3000},
+        }
+    }
+
+# Serve rendered public pages from the cache above (false: every request renders the page).
+PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
 
 # ------------------------------------------------------------------------------
 # Portal

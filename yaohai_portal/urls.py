@@ -1,12 +1,23 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.cache import never_cache
 
 admin.site.site_header = "瑶海区民生实事进度公开平台 · 管理后台"
 admin.site.site_title = "民生实事管理后台"
 admin.site.index_title = "填报、审核与计划管理"
 
+
+@never_cache
+def healthz(request):
+    """The process answers: no database, no template. A load balancer's liveness check, and
+    the baseline the benchmark (bench/) compares every page with."""
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("livelihood.urls")),
 ]

@@ -1,0 +1,112 @@
+"""
+The publication version: one number, kept in the database, that changes whenever anything
+residents can see changes. Cached public pages are keyed on it (livelihood/cache.py).
+
+Why the database: `make run` serves two gunicorn workers, each with its own local-memory
+cache, and beyond one machine there are several app servers. A version kept in a process would
+go stale in every other one; the database is the one thing they all share. Reading it is one
+primary-key query per request.
+
+Writers never call this directly: the signals in livelihood/signals.py call `publication_bump()`
+on every save and delete of a model residents can see. Code that writes around the signals
+(`QuerySet.update()`, `bulk_create()`, raw SQL) calls `publication_bump()` itself.
+"""
+
+import datetime
+import functools
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+SINGLE_ROW = 1
+
+
+@dataclass(frozen=True)
+class Version:
+    counter: int
+    changed_at: datetime.datetime
+
+    @property
+    def token(self) -> str:
+        """Unique across databases and resets as well as changes: the counter alone would
+        restart at 1 in a new database and meet pages cached for an old one in Redis."""
+        return f"{self.counter}.{self.changed_at.timestamp():.6f}"
+
+
+def current(using: str = DEFAULT_DB_ALIAS) -> Version | None:
+    """The version residents' pages are at, in one query; None if the row is missing (a table
+    flushed by hand: the next bump creates it again).
+
+    Plain SQL, built once: every cached page pays for this query, and building it through the
+    ORM costs more than running it."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(_current_sql(connection.vendor))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    counter, changed_at = row
+    if isinstance(changed_at, str):  # SQLite hands back text
+        changed_at = datetime.datetime.fromisoformat(changed_at)
+    if timezone.is_naive(changed_at):
+        changed_at = timezone.make_aware(changed_at, datetime.UTC)
+    return Version(counter, changed_at)
+
+
+@functools.cache
+def _current_sql(vendor: str) -> str:
+    from django.db import connection
+
+    from .models import PublicationVersion
+
+    meta, quote = PublicationVersion._meta, connection.ops.quote_name
+    counter, changed_at, pk = (
+        quote(meta.get_field(name).column) for name in ("counter", "changed_at", "id")
+    )
+    # No parameters: nothing to bind on every request.
+    return f"SELECT {counter}, {changed_at} FROM {quote(meta.db_table)} WHERE {pk} = {SINGLE_ROW}"
+
+
+class _Bump:
+    """The on-commit callback; a class so that a pending one can be recognised."""
+
+    def __init__(self, using):
+        self.using = using
+
+    def __call__(self):
+        bump_now(self.using)
+
+
+def bump_pending(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """A change on this connection waits for its transaction to commit before it raises the
+    version: until then the version in the database is older than what this connection sees.
+    """
+    # `run_on_commit` holds (savepoint ids, callable, robust); Django drops the entries of a
+    # savepoint that rolls back, and all of them when the transaction does.
+    return any(isinstance(entry[1], _Bump) for entry in connections[using].run_on_commit)
+
+
+def publication_bump(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Raise the version once the current transaction commits (at once outside one).
+
+    A transaction that saves a thousand rows raises it once: a bump already waiting for this
+    transaction is not scheduled again.
+    """
+    if connections[using].in_atomic_block and bump_pending(using):
+        return
+    transaction.on_commit(_Bump(using), using=using)
+
+
+def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
+    """`UPDATE … SET counter = counter + 1`: atomic in the database, so two workers bumping at
+    once both count. Creates the row when it is missing."""
+    from .models import PublicationVersion
+
+    now = timezone.now()
+    rows = PublicationVersion.objects.using(using).filter(pk=SINGLE_ROW)
+    if not rows.update(counter=F("counter") + 1, changed_at=now):
+        PublicationVersion.objects.using(using).get_or_create(
+            pk=SINGLE_ROW, defaults={"counter": 1, "changed_at": now}
+        )
