@@ -118,6 +118,9 @@ class BenchError(Exception):
 def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgresql", type=lambda s: s.split(","))
+    parser.add_argument(
+        "--modes", default="cached,uncached", type=lambda s: s.split(","), help="page cache"
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per page; medians (3)")
     parser.add_argument("--connections", type=int, default=50)
@@ -137,6 +140,8 @@ def arguments():
     for name in ("duration", "repeat", "connections", "threads", "workers"):
         if not 1 <= getattr(options, name) <= 600:
             parser.error(f"--{name} must be between 1 and 600")
+    if set(options.modes) - set(GOALS):
+        parser.error("--modes: cached, uncached or both")
     unknown = set(options.databases) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown database: {', '.join(sorted(unknown))}")
@@ -193,7 +198,7 @@ def bench_database(database, options, wrk):
             env["DATABASE_URL"] = postgres_create(options.pg_url, pg_name)
         prepared = prepare(env, options)
         modes = {}
-        for mode in ("cached", "uncached"):
+        for mode in options.modes:
             server_env = {**env, "PUBLIC_PAGE_CACHE": "true" if mode == "cached" else "false"}
             print(f"--- {database}, pages {mode}", flush=True)
             modes[mode] = bench_server(server_env, options, wrk, workdir / f"gunicorn-{mode}.log")

@@ -57,14 +57,12 @@ CACHE_ALIAS = "default"
 KEY_PREFIX = "public-page"
 STATUS_HEADER = "X-Page-Cache"  # hit, miss, pass (served, not stored) or private
 # Headers the wrapper or the middleware outside it sets for every answer: not stored.
-UNSTORED_HEADERS = {
-    "content-length",
-    "content-encoding",
-    "set-cookie",
-    "etag",
-    "last-modified",
-    "expires",
-    "cache-control",
+UNSTORED_HEADERS = {"content-length", "content-encoding", "set-cookie", "etag", "last-modified"}
+CONDITIONAL = {
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
 }
 _log_quiet_until = 0.0
 
@@ -110,9 +108,9 @@ def public_page(view):
         etag = f'W/"{digest[:40]}"'
         response.headers["ETag"] = etag
         response.headers["Last-Modified"] = http_date(last_modified)
-        patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
-        patch_vary_headers(response, ("Accept-Encoding", "Cookie"))
         response.headers[STATUS_HEADER] = state
+        if CONDITIONAL.isdisjoint(request.META):
+            return response
         return get_conditional_response(
             request, etag=etag, last_modified=last_modified, response=response
         )
@@ -142,18 +140,20 @@ def storable(request, response) -> bool:
 
 
 def _entry(response) -> dict:
+    """What is stored: the body (gzip-compressed where that is smaller) and the headers every
+    answer from it carries, the caching ones included, worked out once."""
+    patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
+    patch_vary_headers(response, ("Accept-Encoding", "Cookie"))
     content = response.content
     compressed = gzip.compress(content, compresslevel=6, mtime=0)
-    headers = [(k, v) for k, v in response.items() if k.lower() not in UNSTORED_HEADERS]
+    headers = {k: v for k, v in response.items() if k.lower() not in UNSTORED_HEADERS}
     if len(compressed) < len(content):
         return {"headers": headers, "gzip": compressed}
     return {"headers": headers, "body": content}
 
 
 def _response(entry, request) -> HttpResponse:
-    response = HttpResponse()
-    for name, value in entry["headers"]:
-        response.headers[name] = value
+    response = HttpResponse(headers=entry["headers"])
     if "gzip" not in entry:
         response.content = entry["body"]
     elif re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):

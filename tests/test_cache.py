@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 
+import psycopg
 import pytest
 import redis
 from django.contrib.auth.models import User
@@ -89,6 +90,18 @@ def test_second_request_is_served_from_the_cache(client, employment):
     assert first.queries > 3
     assert second.queries == 1  # the publication version, nothing else
     assert (first["X-Page-Cache"], second["X-Page-Cache"]) == ("miss", "hit")
+
+
+def test_head_is_answered_like_get(client, employment):
+    item, _ = employment
+    path = item.get_absolute_url()
+    with CaptureQueriesContext(connection) as queries:
+        head = client.head(path)
+    assert head.status_code == 200 and head.content == b""
+    assert len(queries) > 1 and head["X-Page-Cache"] == "miss"
+    page = get(client, path)  # stored by the HEAD
+    assert page.queries == 1 and "2300人" in page.content.decode()
+    assert page["ETag"] == head["ETag"]
 
 
 def test_approving_a_report_shows_the_new_figure_at_once(client, employment, report):
@@ -403,6 +416,22 @@ def test_health_endpoint_answers_without_the_database(client):
     assert response.content == b"ok"
     assert len(queries) == 0
     assert "no-cache" in response["Cache-Control"]
+
+
+def test_a_kept_connection_the_server_closed_is_replaced(client, employment):
+    # The version query doubles as Django's connection health check; a dead connection is
+    # replaced as the health check would have, and the page is served.
+    if connection.vendor != "postgresql":
+        pytest.skip("kept connections are health-checked on PostgreSQL only")
+    item, _ = employment
+    assert get(client, item.get_absolute_url()).status_code == 200
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    page = get(client, item.get_absolute_url())
+    assert page.status_code == 200
+    assert "2300人" in page.content.decode()
+    assert connection.connection.info.backend_pid != pid
 
 
 # ------------------------------------------------------------------------------
