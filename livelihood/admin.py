@@ -2,14 +2,25 @@
 The admin: the coordinating office manages the plan; lead units enter their reports.
 
 Progress columns read `Item.snapshot`, computed by progress.py from `with_progress()`, the same
-path the public pages take. Unit staff see their own unit's items, reports, figures and
-milestones only (the full per-unit matrix, review workflow and history come with the
-reporting issue).
+path the public pages take. Lead-unit staff see and change their own unit's items,
+indicators, reports, figures and milestones only, on every path (livelihood/admin_scope.py);
+those admins keep each row's history (django-simple-history).
 """
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.forms.models import BaseInlineFormSet
 
-from . import progress
+from . import progress, services
+from .admin_reports import ReportWorkflowAdmin
+from .admin_scope import (  # noqa: F401 (user_unit, user_is_unscoped: used by inlines)
+    UnitScopedAdmin,
+    UnitScopedInline,
+    scoped_choices,
+    user_is_unscoped,
+    user_unit,
+)
 from .models import (
     Domain,
     Figure,
@@ -20,64 +31,10 @@ from .models import (
     MonthlyReport,
     Plan,
     PlannedValue,
+    ReminderLog,
     StaffProfile,
     Street,
 )
-
-
-def user_unit(request):
-    """The lead unit a staff user is confined to, or None for the office and superusers."""
-    if request.user.is_superuser:
-        return None
-    profile = getattr(request.user, "staff_profile", None)
-    return profile.lead_unit if profile else None
-
-
-def user_is_unscoped(request) -> bool:
-    if request.user.is_superuser:
-        return True
-    profile = getattr(request.user, "staff_profile", None)
-    return profile is not None and profile.lead_unit_id is None
-
-
-def scoped_choices(db_field, unit, kwargs):
-    """The rows a unit user may pick in a foreign-key field of its own records."""
-    queryset = kwargs.get("queryset", db_field.remote_field.model._default_manager.all())
-    paths = {Item: "lead_unit", MonthlyReport: "item__lead_unit", Indicator: "item__lead_unit"}
-    path = paths.get(db_field.remote_field.model)
-    return queryset.filter(**{path: unit}) if path else queryset
-
-
-class UnitScopedAdmin(admin.ModelAdmin):
-    """Confines a lead-unit user to rows of their own unit; `unit_path` leads to the unit."""
-
-    unit_path = ""
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if user_is_unscoped(request):
-            return queryset
-        unit = user_unit(request)
-        if unit is None:
-            return queryset.none()
-        return queryset.filter(**{self.unit_path: unit})
-
-    def _owns(self, request, obj):
-        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self._owns(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._owns(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._owns(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not user_is_unscoped(request):
-            kwargs["queryset"] = scoped_choices(db_field, user_unit(request), kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class DomainInline(admin.TabularInline):
@@ -125,8 +82,28 @@ class StreetAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "code", "order"]
 
 
-class IndicatorInline(admin.TabularInline):
+class LockedRowsFormSet(BaseInlineFormSet):
+    """An inline that refuses to change or delete a row an approved report carries (a
+    milestone it marked done, an indicator with approved figures): the report is locked."""
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            row = form.instance
+            if row.pk is None or not (form.has_changed() or self._should_delete_form(form)):
+                continue
+            if self.locked(row):
+                form.add_error(None, services.LOCKED_MESSAGE)
+
+    def locked(self, row) -> bool:
+        if isinstance(row, Indicator):
+            return row.figures.filter(report__state=MonthlyReport.State.APPROVED).exists()
+        return services.is_locked(type(row)._default_manager.get(pk=row.pk))
+
+
+class IndicatorInline(UnitScopedInline):
     model = Indicator
+    formset = LockedRowsFormSet
     extra = 0
     fields = [
         "number",
@@ -141,10 +118,13 @@ class IndicatorInline(admin.TabularInline):
     ]
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(UnitScopedInline):
     model = Milestone
+    formset = LockedRowsFormSet
     extra = 0
     fields = ["number", "title", "planned_on", "done_on", "reported_in"]
+    # Marked done in the monthly report form only (services.report_save).
+    readonly_fields = ["done_on", "reported_in"]
 
 
 @admin.register(Item)
@@ -186,7 +166,7 @@ class ItemAdmin(UnitScopedAdmin):
         return obj.overdue
 
 
-class PlannedValueInline(admin.TabularInline):
+class PlannedValueInline(UnitScopedInline):
     model = PlannedValue
     extra = 0
 
@@ -218,27 +198,12 @@ class IndicatorAdmin(UnitScopedAdmin):
         return progress.format_value(obj.latest_value, obj.unit)
 
 
-class FigureInline(admin.TabularInline):
-    model = Figure
-    extra = 0
-    fields = ["indicator", "street", "value", "note"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "indicator":
-            report_id = request.resolver_match.kwargs.get("object_id")
-            queryset = Indicator.objects.select_related("item")
-            if report_id:
-                queryset = queryset.filter(item__reports__pk=report_id)
-            if not user_is_unscoped(request):
-                queryset = queryset.filter(item__lead_unit=user_unit(request))
-            kwargs["queryset"] = queryset
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(UnitScopedAdmin):
+class MonthlyReportAdmin(ReportWorkflowAdmin, UnitScopedAdmin):
+    """The change view is the monthly report form and the add view opens a month
+    (admin_reports.py); figures and milestones are entered there, through services.py."""
+
     unit_path = "item__lead_unit"
-    inlines = [FigureInline]
     list_display = ["item", "month", "state", "delay_reason", "is_demo", "reviewed_at"]
     list_filter = [
         "state",
@@ -262,19 +227,64 @@ class MonthlyReportAdmin(UnitScopedAdmin):
     ]
 
 
+class ReportLockedAdmin(UnitScopedAdmin):
+    """Figures and milestones an approved report carries are locked with it: not changed and
+    not deleted, judged on the rows as stored (services.ensure_editable) when the write
+    happens, for single rows and bulk actions alike."""
+
+    def _locked(self, obj) -> bool:
+        return obj is not None and obj.pk is not None and services.is_locked(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._locked(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self._locked(obj)
+
+    def _ensure_editable(self, obj):
+        try:
+            if obj.pk is not None:
+                services.ensure_editable(type(obj)._default_manager.get(pk=obj.pk))
+            services.ensure_editable(obj)
+        except services.TransitionError as error:
+            raise PermissionDenied(error.message) from None
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            self._ensure_editable(obj)
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self._ensure_editable(obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                self._ensure_editable(obj)
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(Figure)
-class FigureAdmin(UnitScopedAdmin):
+class FigureAdmin(ReportLockedAdmin):
     unit_path = "report__item__lead_unit"
     list_display = ["indicator", "report", "street", "value"]
     list_select_related = ["indicator__item", "report__item", "street"]
     list_filter = ["report__state", ("street", admin.RelatedOnlyFieldListFilter)]
 
+    def has_add_permission(self, request):
+        # Figures are entered in the monthly report form (one page per item and month).
+        return False
+
 
 @admin.register(Milestone)
-class MilestoneAdmin(UnitScopedAdmin):
+class MilestoneAdmin(ReportLockedAdmin):
     unit_path = "item__lead_unit"
     list_display = ["item", "title", "planned_on", "done_on", "is_demo"]
     list_select_related = ["item"]
+    # Marked done in the monthly report form only (services.report_save).
+    readonly_fields = ["done_on", "reported_in"]
 
 
 @admin.register(StaffProfile)
@@ -288,3 +298,27 @@ class StaffProfileAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return queryset if user_is_unscoped(request) else queryset.none()
+
+
+@admin.register(ReminderLog)
+class ReminderLogAdmin(admin.ModelAdmin):
+    """Reminders sent by `send_reminders`: a record, never typed in (the office reads all; a
+    lead unit its own)."""
+
+    list_display = ["date", "unit", "sent_at", "recipients"]
+    list_filter = ["date", ("unit", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["unit"]
+    readonly_fields = ["unit", "date", "sent_at", "recipients", "reports"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if user_is_unscoped(request):
+            return queryset
+        unit = user_unit(request)
+        return queryset.filter(unit=unit) if unit is not None else queryset.none()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

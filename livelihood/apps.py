@@ -9,7 +9,11 @@ class LivelihoodConfig(AppConfig):
 
     def ready(self):
         # Every change residents can see raises the publication version (cached pages).
-        from . import admin_publication, signals  # noqa: F401 (registers its admin)
+        from . import admin_publication, roles, security, signals  # noqa: F401 (registers its admin)
 
         signals.connect()
         post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")
+        # The staff groups and their exact permissions, after every migrate (livelihood/roles.py).
+        post_migrate.connect(roles.migrated, sender=self, dispatch_uid="livelihood.roles")
+        # Failed logins, lockouts and refused access go to the 'livelihood.security' log.
+        security.connect()

@@ -24,7 +24,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -41,19 +40,13 @@ from .models import (
     StaffProfile,
     Street,
 )
+from .roles import COORDINATOR_GROUP, roles_ensure
 
 YEAR = 2024
 DEFAULT_SEED = 2024
 
-COORDINATOR_GROUP = "区民生办"
-UNIT_GROUP = "牵头单位"
 # (username, lead unit code or None for the coordinating office)
 ACCOUNTS = (("demo-coordinator", None), ("demo-rsj", "rsj"), ("demo-cl", "cl"))
-UNIT_GROUP_WRITES = {
-    f"{action}_{model}"
-    for action in ("add", "change")
-    for model in ("monthlyreport", "figure", "milestone")
-}
 
 Reason = MonthlyReport.DelayReason
 Confidence = MonthlyReport.Confidence
@@ -359,26 +352,9 @@ def unit_label(unit) -> str:
 # ------------------------------------------------------------------------------
 # Accounts and groups
 # ------------------------------------------------------------------------------
-def groups_ensure() -> tuple[Group, Group]:
-    """The two staff groups, created with their permissions when missing (an existing group
-    keeps the permissions the office gave it)."""
-    permissions = list(Permission.objects.filter(content_type__app_label="livelihood"))
-    office, created = Group.objects.get_or_create(name=COORDINATOR_GROUP)
-    if created:
-        office.permissions.set(permissions)
-    unit, created = Group.objects.get_or_create(name=UNIT_GROUP)
-    if created:
-        unit.permissions.set(
-            p
-            for p in permissions
-            if p.codename.startswith("view_") or p.codename in UNIT_GROUP_WRITES
-        )
-    return office, unit
-
-
 def _accounts_create() -> tuple[list[Account], dict]:
     """The demo accounts; returns them with their passwords and {unit id or None: user}."""
-    office, unit_group = groups_ensure()
+    office, unit_group = roles_ensure()
     accounts, users = [], {}
     for username, code in ACCOUNTS:
         unit = None

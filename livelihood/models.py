@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from . import progress as arithmetic
 from .progress import ItemProgress, Status
@@ -188,6 +189,7 @@ class Item(models.Model):
     order = models.PositiveSmallIntegerField("排序", default=0)
 
     objects = NaturalKeyManager.from_queryset(ItemQuerySet)("plan__year", "code")
+    history = HistoricalRecords(verbose_name="民生实事历史", verbose_name_plural="民生实事历史")
 
     class Meta:
         verbose_name = "民生实事"
@@ -292,6 +294,7 @@ class Indicator(models.Model):
     objects = NaturalKeyManager.from_queryset(IndicatorQuerySet)(
         "item__plan__year", "item__code", "number"
     )
+    history = HistoricalRecords(verbose_name="指标历史", verbose_name_plural="指标历史")
 
     class Meta:
         verbose_name = "指标"
@@ -405,6 +408,8 @@ class PlannedValue(models.Model):
     month = models.DateField("月份")
     value = models.DecimalField("计划累计值（基本单位）", max_digits=16, decimal_places=4)
 
+    history = HistoricalRecords(verbose_name="月度计划值历史", verbose_name_plural="月度计划值历史")
+
     class Meta:
         verbose_name = "月度计划值"
         verbose_name_plural = "月度计划值"
@@ -496,8 +501,19 @@ class MonthlyReport(models.Model):
         related_name="+",
         verbose_name="重新打开人",
     )
+    # Who wrote the current version, and when: the refusal of a concurrent edit names them.
+    updated_at = models.DateTimeField("最后保存时间", null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="最后保存人",
+    )
 
     objects = MonthlyReportQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name="月度报告历史", verbose_name_plural="月度报告历史")
 
     class Meta:
         verbose_name = "月度报告"
@@ -574,6 +590,8 @@ class Figure(models.Model):
     value = models.DecimalField("数值（基本单位）", max_digits=16, decimal_places=4)
     note = models.CharField("备注", max_length=200, blank=True)
 
+    history = HistoricalRecords(verbose_name="填报数值历史", verbose_name_plural="填报数值历史")
+
     class Meta:
         verbose_name = "填报数值"
         verbose_name_plural = "填报数值"
@@ -623,6 +641,7 @@ class Milestone(models.Model):
     is_demo = models.BooleanField("演示数据", default=False, db_index=True)
 
     objects = NaturalKeyManager("item__plan__year", "item__code", "number")
+    history = HistoricalRecords(verbose_name="节点历史", verbose_name_plural="节点历史")
 
     class Meta:
         verbose_name = "节点"
@@ -688,6 +707,29 @@ class StaffProfile(models.Model):
         return f"{self.user} · {self.lead_unit or '区民生办'}"
 
 
+class ReminderLog(models.Model):
+    """A reminder mailed to a unit's staff on one day: `send_reminders` sends at most one a day."""
+
+    unit = models.ForeignKey(
+        LeadUnit, models.CASCADE, related_name="reminders", verbose_name="牵头单位"
+    )
+    date = models.DateField("提醒日期")
+    sent_at = models.DateTimeField("发送时间", default=timezone.now)
+    recipients = models.TextField("收件人", blank=True)
+    reports = models.TextField("提醒事项", blank=True)
+
+    class Meta:
+        verbose_name = "催报记录"
+        verbose_name_plural = "催报记录"
+        ordering = ["-date", "unit__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "date"], name="reminder_once_per_unit_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit} {self.date:%Y-%m-%d}"
+
+
 class PublicationVersion(models.Model):
     """One row: a number that changes whenever anything residents can see changes.
 
@@ -708,3 +750,42 @@ class PublicationVersion(models.Model):
 
     def __str__(self):
         return f"第 {self.counter} 版（{timezone.localtime(self.changed_at):%Y-%m-%d %H:%M:%S}）"
+
+
+class ImportUpload(models.Model):
+    """A spreadsheet held between the preview of an import and its confirmation.
+
+    Kept in the database, not on an app server's disk, so that the confirmation may reach any
+    app server; never under the web root. Bound to the account that uploaded it (and the unit
+    and month it was previewed for): the confirmation is refused to anyone else. Deleted on
+    confirm and on cancel; a forgotten one goes after a day (livelihood/imports.py).
+    """
+
+    name = models.CharField("标识", max_length=64, unique=True)
+    kind = models.CharField("类型", max_length=20, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="上传人",
+    )
+    unit = models.ForeignKey(
+        LeadUnit, models.CASCADE, null=True, blank=True, related_name="+", verbose_name="牵头单位"
+    )
+    month = models.DateField("月份", null=True, blank=True)
+    plan = models.ForeignKey(
+        Plan, models.CASCADE, null=True, blank=True, related_name="+", verbose_name="年度计划"
+    )
+    file_name = models.CharField("文件名", max_length=255, blank=True)
+    data = models.BinaryField("内容")
+    options = models.JSONField("导入选项", default=dict, blank=True)
+    created_at = models.DateTimeField("上传时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "待确认的导入文件"
+        verbose_name_plural = "待确认的导入文件"
+
+    def __str__(self):
+        return self.file_name or self.name

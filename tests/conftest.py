@@ -136,3 +136,23 @@ def milestone(db):
 def fetch(item, **kwargs):
     """The item as the pages see it: annotated by with_progress()."""
     return Item.objects.with_progress(**kwargs).get(pk=item.pk)
+
+
+@pytest.fixture
+def make_staff(db):
+    """make_staff("clerk", unit) → a staff account of that unit (None: the office), in the
+    role's group, as `create_unit_user` makes them."""
+    from django.contrib.auth.models import User
+
+    from livelihood.models import StaffProfile
+    from livelihood.roles import roles_ensure
+
+    office_group, unit_group = roles_ensure()
+
+    def make(username, unit=None, *, email="", first_name=""):
+        user = User.objects.create_user(username, email=email, first_name=first_name, is_staff=True)
+        user.groups.add(unit_group if unit is not None else office_group)
+        StaffProfile.objects.create(user=user, lead_unit=unit)
+        return user
+
+    return make

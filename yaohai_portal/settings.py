@@ -5,11 +5,14 @@ Every value that differs between deployments comes from an environment variable 
 development default: `make run` needs none of them. README.md lists them all.
 """
 
+import datetime
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from yaohai_portal import email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +55,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "import_export",
+    # Who changed what and when (issue 4): items, indicators, reports, figures, milestones.
+    "simple_history",
+    # Login throttling: failed logins counted in the database, shared by every app server.
+    "axes",
     "livelihood",
 ]
 
@@ -69,8 +76,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the signed-in user on every history row a request writes.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout page (templates/axes/lockout.html).
+    # https://django-axes.readthedocs.io/en/latest/2_installation.html
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "yaohai_portal.urls"
@@ -141,12 +153,58 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ------------------------------------------------------------------------------
 # Authentication
 # ------------------------------------------------------------------------------
+# AxesStandaloneBackend first: it refuses a locked-out login before any password is checked.
+# Tests that are not about logging in use `client.force_login()`; a test that logs in through
+# `client.login()` passes `request=HttpRequest()`, which axes needs.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username is locked for
+# the cool-off, whether the attempts came from one address (username + IP) or from many
+# (username alone). Another username from the same address is not locked: offices share one
+# public address. A successful login clears the count. The counts live in the database (the
+# default handler), so every app server sees them.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Failed logins and lockouts are logged once, in Chinese, by livelihood/security.py.
+AXES_VERBOSE = False
+# Behind a reverse proxy every request comes from the proxy's address; set the number of
+# proxies in front of the app so that the client's address is read from X-Forwarded-For.
+if os.environ.get("AXES_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_PROXY_COUNT"])
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Staff sessions end after this many minutes without a request: each request renews the
+# cookie (SESSION_SAVE_EVERY_REQUEST), so the age is an idle time, not a lifetime. Only the
+# admin signs people in; public pages set no session.
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+if SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES 应为正整数（分钟）。")
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# django-import-export lets every staff user import and export unless these are set: importing
+# needs the model's "change" permission and exporting its "view" permission, and the rows are
+# the admin's get_queryset() (a lead unit's own). https://django-import-export.readthedocs.io/
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # ------------------------------------------------------------------------------
 # Language and time
@@ -239,9 +297,22 @@ if not 1 <= REPORT_DUE_DAY <= 28:
 if not 0 <= PROGRESS_TOLERANCE_POINTS <= 100:
     raise ImproperlyConfigured("PROGRESS_TOLERANCE_POINTS 应在 0 到 100 之间。")
 
+# ------------------------------------------------------------------------------
+# Email: reminders to lead units (manage.py send_reminders)
+# ------------------------------------------------------------------------------
+# EMAIL_URL, like DATABASE_URL: unset, mails are printed to the console;
+# smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS),
+# smtp+plain://host:25 (a local relay). yaohai_portal/email_url.py lists the forms.
+# https://docs.djangoproject.com/en/5.2/topics/email/#smtp-backend
+globals().update(email_url.parse(os.environ.get("EMAIL_URL", "")))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "瑶海区民生办 <noreply@localhost>")
+
+# 'livelihood.security' records every failed login, lockout and refused admin access
+# (livelihood/security.py); route it to its own file or collector in production.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"livelihood.security": {"level": "INFO"}},
 }

@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("livelihood.urls")),
 ]
 
+handler403 = "livelihood.security.permission_denied"
 handler404 = "livelihood.views.page_not_found"
 handler500 = "livelihood.views.server_error"

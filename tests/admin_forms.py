@@ -1,0 +1,44 @@
+"""Reading admin pages and sending their forms back, as a browser would."""
+
+from django.db import models
+
+
+def body(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def form_payload(response) -> dict:
+    """The POST a browser would send for the admin form in `response`, as shown."""
+    data = {}
+    context = response.context
+    forms = [context["adminform"].form]
+    for inline in context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management[name].html_name] = management[name].value()
+        forms.extend(formset.forms)
+    for form in forms:
+        for name in form.fields:
+            bound = form[name]
+            value = bound.value()
+            widget = bound.field.widget
+            widget = getattr(widget, "widget", widget)
+            if value is None:
+                continue
+            if hasattr(widget, "decompress"):
+                parts = value if isinstance(value, list) else widget.decompress(value)
+                for index, part in enumerate(parts):
+                    data[f"{bound.html_name}_{index}"] = "" if part is None else str(part)
+            elif isinstance(value, bool):
+                if value:
+                    data[bound.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[bound.html_name] = [str(v) for v in value]
+            elif isinstance(value, models.Model):
+                data[bound.html_name] = str(value.pk)
+            else:
+                data[bound.html_name] = str(value)
+    return data

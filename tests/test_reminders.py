@@ -1,0 +1,106 @@
+"""`manage.py send_reminders`: each unit's staff get one mail a day listing the reports they
+owe, due and overdue; and EMAIL_URL becomes Django's email settings."""
+
+import io
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+
+from livelihood.models import ReminderLog
+from yaohai_portal import email_url
+
+pytestmark = pytest.mark.django_db
+
+
+def remind(date):
+    out = io.StringIO()
+    call_command("send_reminders", "--date", date, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def staffed(make_item, make_staff, unit, other_unit):
+    item = make_item("1-1", title="城镇新增就业")
+    make_staff("clerk", unit, email="clerk@rsj.example.cn")
+    make_staff("clerk2", unit, email="")  # no address: not mailed
+    make_staff("office", email="office@example.cn")  # the office is not a unit's staff
+    make_staff("other", other_unit, email="other@cl.example.cn")  # owes nothing
+    return item
+
+
+def test_unit_staff_are_told_what_is_due_and_overdue(staffed, report):
+    report(staffed, "2024-04", state="approved")
+    output = remind("2024-07-03")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["clerk@rsj.example.cn"]
+    assert (
+        message.subject == "【民生实事】区人力资源和社会保障局：2 份月度报告待报送（其中逾期 1 份）"
+    )
+    assert "已逾期：\n  · 1-1 城镇新增就业　2024年5月（应于6月5日前报送，逾期）" in message.body
+    assert "本期待报送：\n  · 1-1 城镇新增就业　2024年6月（请于7月5日前报送）" in message.body
+    assert "2024年4月" not in message.body
+    assert "已提醒 1 人，2 份报告" in output
+
+
+def test_reminders_are_sent_once_a_day(staffed):
+    remind("2024-07-03")
+    output = remind("2024-07-03")
+    assert len(mail.outbox) == 1
+    assert "今天（2024-07-03）已提醒过，未重复发送" in output
+    assert ReminderLog.objects.filter(date="2024-07-03").count() == 1
+    remind("2024-07-04")
+    assert len(mail.outbox) == 2
+
+
+def test_nothing_owed_nothing_sent(staffed, report):
+    for month in ("2024-04", "2024-05"):
+        report(staffed, month, state="approved")
+    report(staffed, "2024-06", state="submitted")
+    remind("2024-07-03")
+    assert mail.outbox == []
+    assert not ReminderLog.objects.exists()
+
+
+def test_a_draft_is_still_owed(staffed, report):
+    report(staffed, "2024-04", state="approved")
+    report(staffed, "2024-05", state="draft")
+    remind("2024-06-10")
+    assert "2024年5月（应于6月5日前报送，草稿）" in mail.outbox[0].body
+
+
+def test_bad_date_is_refused_in_chinese(staffed):
+    with pytest.raises(CommandError, match="日期格式应为 YYYY-MM-DD"):
+        call_command("send_reminders", "--date", "7月3日")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}),
+        (
+            "smtp://ms%40yaohai.gov.cn:p%40ss@mail.example.cn",
+            {
+                "EMAIL_HOST": "mail.example.cn",
+                "EMAIL_PORT": 587,
+                "EMAIL_HOST_USER": "ms@yaohai.gov.cn",
+                "EMAIL_HOST_PASSWORD": "p@ss",
+                "EMAIL_USE_TLS": True,
+                "EMAIL_USE_SSL": False,
+            },
+        ),
+        ("smtps://u:p@mail.example.cn", {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}),
+        ("smtp+plain://127.0.0.1:25", {"EMAIL_USE_TLS": False, "EMAIL_HOST_USER": ""}),
+    ],
+)
+def test_email_url(url, expected):
+    settings = email_url.parse(url)
+    assert {key: settings[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("url", ["http://example.cn", "smtp://", "smtp://host:abc"])
+def test_bad_email_url_is_refused(url):
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        email_url.parse(url)
