@@ -5,7 +5,8 @@ Rendered public pages, cached and invalidated by the publication version.
 visitor without a session:
 
 1. it reads the publication version (livelihood/publication.py): one primary-key query, the
-   only one a cached page costs;
+   only one a cached page costs, and under load not even that: a worker asks the database at
+   most once per PUBLIC_VERSION_RECHECK_SECONDS (1 s by default);
 2. the cache key is that version, today's date (statuses such as 逾期未报 move with the
    calendar) and the absolute URL: scheme, host, path and query string;
 3. on a hit it answers from Django's `default` cache (local memory, or Redis with REDIS_URL)
@@ -82,7 +83,7 @@ def public_page(view):
             return response
         # Changes this connection has written but not committed have not raised the version
         # yet (tests; ATOMIC_REQUESTS): render what the connection sees, store nothing.
-        version = None if publication.bump_pending() else publication.current()
+        version = None if publication.bump_pending() else publication.current_for_pages()
         if version is None:
             response = view(request, *args, **kwargs)
             response.headers[STATUS_HEADER] = "pass"

@@ -519,6 +519,10 @@ class MonthlyReport(models.Model):
         verbose_name = "月度报告"
         verbose_name_plural = "月度报告"
         ordering = ["item", "-month"]
+        indexes = [
+            # An item's approved (or reported) months, latest first (ItemQuerySet.with_progress).
+            models.Index(fields=["item", "state", "month"], name="report_item_state_month"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["item", "month"], name="report_one_per_item_month"),
             models.CheckConstraint(
@@ -596,6 +600,15 @@ class Figure(models.Model):
         verbose_name = "填报数值"
         verbose_name_plural = "填报数值"
         ordering = ["report", "indicator__number", "street__order"]
+        indexes = [
+            # The latest approved district total of each indicator (IndicatorQuerySet.
+            # with_latest): a dozen rows per indicator instead of every street's as well.
+            models.Index(
+                fields=["indicator", "report"],
+                condition=Q(street__isnull=True),
+                name="figure_totals_by_indicator",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["report", "indicator"],

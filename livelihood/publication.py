@@ -5,7 +5,8 @@ residents can see changes. Cached public pages are keyed on it (livelihood/cache
 Why the database: `make run` serves two gunicorn workers, each with its own local-memory
 cache, and beyond one machine there are several app servers. A version kept in a process would
 go stale in every other one; the database is the one thing they all share. Reading it is one
-primary-key query per request.
+primary-key query, which each worker makes at most once per PUBLIC_VERSION_RECHECK_SECONDS
+(`current_for_pages()`).
 
 Writers never call this directly: the signals in livelihood/signals.py call `publication_bump()`
 on every save and delete of a model residents can see. Code that writes around the signals
@@ -14,8 +15,10 @@ on every save and delete of a model residents can see. Code that writes around t
 
 import datetime
 import functools
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -59,6 +62,33 @@ def current(using: str = DEFAULT_DB_ALIAS) -> Version | None:
     if timezone.is_naive(changed_at):
         changed_at = timezone.make_aware(changed_at, datetime.UTC)
     return Version(counter, changed_at)
+
+
+# The version each worker last read, per database alias: (Version, when to ask again).
+_recent: dict[str, tuple[Version, float]] = {}
+
+
+def current_for_pages(using: str = DEFAULT_DB_ALIAS) -> Version | None:
+    """`current()`, read from the database at most once per PUBLIC_VERSION_RECHECK_SECONDS
+    in this process. A bump made here forgets it at once (`bump_now`); other workers and app
+    servers see it within that time. Under load this spares cached pages their one query."""
+    wait = settings.PUBLIC_VERSION_RECHECK_SECONDS
+    if wait > 0:
+        recent = _recent.get(using)
+        if recent is not None and time.monotonic() < recent[1]:
+            return recent[0]
+    version = current(using)
+    if wait > 0 and version is not None:
+        _recent[using] = (version, time.monotonic() + wait)
+    return version
+
+
+def forget_recent(using: str | None = None) -> None:
+    """Ask the database on the next page (all aliases when `using` is None)."""
+    if using is None:
+        _recent.clear()
+    else:
+        _recent.pop(using, None)
 
 
 def _read(connection, *, health_checked):
@@ -129,3 +159,4 @@ def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
         PublicationVersion.objects.using(using).get_or_create(
             pk=SINGLE_ROW, defaults={"counter": 1, "changed_at": now}
         )
+    forget_recent(using)

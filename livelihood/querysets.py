@@ -101,12 +101,15 @@ class ItemQuerySet(models.QuerySet):
         indicators = (
             _model("Indicator")
             .objects.with_latest(as_of, published_by)
+            # Grouped by item in Python: the default ordering would join item, plan and domain.
+            .order_by("number")
             .prefetch_related("planned_values")
         )
         approved = reports.filter(approved_q("", as_of, published_by), item=OuterRef("pk"))
         milestones = (
             _model("Milestone")
-            .objects.select_related("reported_in")
+            # Timeline order; the default ordering would join the item, plan and domain.
+            .objects.order_by("planned_on", "number")
             .annotate(
                 _done=Case(
                     When(
@@ -177,18 +180,27 @@ def indicator_input(indicator, value) -> progress.IndicatorInput:
     )
 
 
-def snapshot_from_annotations(item) -> progress.ItemProgress:
-    """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched."""
+def snapshot_from_annotations(
+    item, *, values: dict | None = None, done: frozenset = frozenset()
+) -> progress.ItemProgress:
+    """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched.
+
+    `values` ({indicator id: plain value}) and `done` (milestone ids) stand in for figures
+    and milestones of a report not approved yet: the progress the report would give once
+    approved (the report form asks for a delay reason when that is 滞后)."""
     plan = item.plan
     today = item._today
     as_of = item._as_of or min(max(today.replace(day=1), plan.first_month), plan.last_month)
     milestones = list(item.milestones.all())
     due = progress.due_months(plan.first_month, plan.last_month, today, settings.REPORT_DUE_DAY)
+    latest = values or {}
     return progress.item_progress(
-        indicators=[indicator_input(i, i._latest_value) for i in item.indicators.all()],
-        milestones_done=sum(1 for m in milestones if m._done),
+        indicators=[
+            indicator_input(i, latest.get(i.pk, i._latest_value)) for i in item.indicators.all()
+        ],
+        milestones_done=sum(1 for m in milestones if m._done or m.pk in done),
         milestone_dates=[m.planned_on for m in milestones],
-        has_approved=item._last_approved is not None,
+        has_approved=values is not None or item._last_approved is not None,
         as_of=as_of,
         first_month=plan.first_month,
         tolerance=tolerance(),

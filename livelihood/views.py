@@ -201,14 +201,18 @@ def item_detail(request, year, code):
 def _trend(item, indicators, milestones, reports, totals):
     """The item's progress and 序时进度 at the end of each reported month, by progress.py."""
     rows = []
+    # A milestone counts from the month of the approved report (one of `reports`) that marked
+    # it done.
+    month_of = {report.pk: report.month for report in reports}
+    done_in = [
+        month_of[m.reported_in_id] for m in milestones if m.is_done and m.reported_in_id in month_of
+    ]
     for report in reports:
         month = report.month
         specs = [indicator_input(i, _value_at(totals, i.pk, month)) for i in indicators]
         snapshot = progress.item_progress(
             indicators=specs,
-            milestones_done=sum(
-                1 for m in milestones if m.is_done and m.reported_in.month <= month
-            ),
+            milestones_done=sum(1 for done in done_in if done <= month),
             milestone_dates=[m.planned_on for m in milestones],
             has_approved=True,
             as_of=month,
@@ -416,15 +420,19 @@ def month_detail(request, year, month):
         raise Http404("该月份不在计划期内或尚未到来")
     published_by = month_end_moment(chosen)
     previous_month = progress.add_months(chosen, -1)
-    items = _items(plan, published_by=published_by, today=published_by.date())
+    # The data month of each view is asked once; left to with_progress() it would be asked
+    # again for every item.
     shown_month = data_month(plan, published_by)
+    items = _items(plan, month=shown_month, published_by=published_by, today=published_by.date())
     if previous_month in months:
+        earlier_by = month_end_moment(previous_month)
         earlier = {
             item.pk: item
             for item in _items(
                 plan,
-                published_by=month_end_moment(previous_month),
-                today=month_end_moment(previous_month).date(),
+                month=data_month(plan, earlier_by),
+                published_by=earlier_by,
+                today=earlier_by.date(),
             )
         }
     else:

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import caches
 
+from livelihood import publication
 from livelihood.models import (
     Domain,
     Figure,
@@ -25,6 +26,8 @@ def _no_cached_pages():
     commit all share one publication version, so a page one of them cached would otherwise
     be served to the next. With REDIS_URL set this empties that Redis database."""
     caches["default"].clear()
+    # Nor a publication version remembered from an earlier test (PUBLIC_VERSION_RECHECK_SECONDS).
+    publication.forget_recent()
 
 
 @pytest.fixture

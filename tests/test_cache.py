@@ -19,6 +19,7 @@ import redis
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.test import override_settings
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date
 
+from livelihood import publication
 from livelihood.cache import public_page
 from livelihood.models import (
     Domain,
@@ -42,6 +44,15 @@ from livelihood.models import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _version_asked_every_time(settings):
+    """These tests count the version query a cached page costs: each request asks the
+    database, as it does once PUBLIC_VERSION_RECHECK_SECONDS has passed. The window itself is
+    tested at the end of this file."""
+    settings.PUBLIC_VERSION_RECHECK_SECONDS = 0
+
 
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 REDIS = "django.core.cache.backends.redis.RedisCache"
@@ -486,3 +497,56 @@ def test_a_cache_that_does_not_answer_does_not_take_the_pages_down(client, emplo
         response = get(client, item.get_absolute_url())
     assert response.status_code == 200
     assert "2300人" in response.content.decode()
+
+
+# ------------------------------------------------------------------------------
+# PUBLIC_VERSION_RECHECK_SECONDS: how long a worker trusts the version it last read
+# ------------------------------------------------------------------------------
+def bump_elsewhere():
+    """Raise the version as another worker or app server would: in the database only."""
+    PublicationVersion.objects.update(counter=F("counter") + 1, changed_at=timezone.now())
+
+
+def test_within_the_window_a_cached_page_costs_no_query(client, employment, settings):
+    settings.PUBLIC_VERSION_RECHECK_SECONDS = 1
+    item, _ = employment
+    path = item.get_absolute_url()
+    assert get(client, path)["X-Page-Cache"] == "miss"
+    page = get(client, path)
+    assert page.queries == 0 and page["X-Page-Cache"] == "hit"
+    assert "2300人" in page.content.decode()
+
+
+def test_another_workers_approval_shows_once_the_window_has_passed(
+    client, employment, report, settings, monkeypatch
+):
+    settings.PUBLIC_VERSION_RECHECK_SECONDS = 1
+    item, indicator = employment
+    path = item.get_absolute_url()
+    june = report(item, "2024-06", {indicator: "11500"}, state="submitted")
+    get(client, path)
+    # Another worker approves June; this worker still trusts the version it read.
+    MonthlyReport.objects.filter(pk=june.pk).update(
+        state=MonthlyReport.State.APPROVED, reviewed_at=timezone.now()
+    )
+    bump_elsewhere()
+    assert "11500人" not in get(client, path).content.decode()
+
+    later = time.monotonic() + 1.01
+    monkeypatch.setattr(publication.time, "monotonic", lambda: later)
+    page = get(client, path)
+    assert page.queries > 1 and page["X-Page-Cache"] == "miss"
+    assert "11500人" in page.content.decode()
+
+
+def test_an_approval_in_this_worker_shows_at_once_whatever_the_window(
+    client, employment, report, settings
+):
+    settings.PUBLIC_VERSION_RECHECK_SECONDS = 60
+    item, indicator = employment
+    path = item.get_absolute_url()
+    june = report(item, "2024-06", {indicator: "11500"}, state="submitted")
+    get(client, path)
+    assert get(client, path).queries == 0
+    approve(june)
+    assert "11500人" in get(client, path).content.decode()

@@ -71,3 +71,11 @@ def test_embedded_sqlite_database_runs_in_wal_mode(tmp_path):
     # WAL is a property of the database file: every later connection reads it from there.
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "120"])
+def test_version_recheck_outside_0_to_60_seconds_is_one_clear_line(value):
+    result = manage("check", PUBLIC_VERSION_RECHECK_SECONDS=value)
+    assert result.returncode != 0
+    assert "PUBLIC_VERSION_RECHECK_SECONDS 应为 0 到 60 之间的秒数" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -273,6 +273,20 @@ else:
 # Serve rendered public pages from the cache above (false: every request renders the page).
 PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
 
+# How long a worker may go on using the publication version it last read before asking the
+# database again (seconds; 0: ask on every request). An approval reaches the worker that made
+# it at once and every other worker and app server within this time. Under load it saves the
+# one database round trip a cached page would otherwise cost (docs/performance.md).
+try:
+    PUBLIC_VERSION_RECHECK_SECONDS = float(os.environ.get("PUBLIC_VERSION_RECHECK_SECONDS", "1"))
+except ValueError:
+    PUBLIC_VERSION_RECHECK_SECONDS = -1.0
+if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        "环境变量 PUBLIC_VERSION_RECHECK_SECONDS 应为 0 到 60 之间的秒数，实际为 "
+        f"{os.environ.get('PUBLIC_VERSION_RECHECK_SECONDS')!r}。"
+    )
+
 # ------------------------------------------------------------------------------
 # Portal
 # ------------------------------------------------------------------------------

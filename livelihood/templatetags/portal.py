@@ -1,0 +1,21 @@
+"""Small pieces every public page repeats, as tags: in a list of fifty items an `{% include %}`
+per row costs more than the rest of the row (docs/performance.md)."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+OVERDUE = mark_safe('<span class="status status--overdue">逾期未报</span>')
+
+
+@register.simple_tag
+def status_badge(status, overdue=False):
+    """A status is a word as well as a colour: `{% status_badge item.status item.overdue %}`."""
+    if status is None:
+        return ""
+    badge = format_html('<span class="status status--{}">{}</span>', status.value, status.label)
+    if overdue:
+        return format_html("{} {}", badge, OVERDUE)
+    return badge
