@@ -802,3 +802,43 @@ class ImportUpload(models.Model):
 
     def __str__(self):
         return self.file_name or self.name
+
+
+class SatisfactionVote(models.Model):
+    """A resident's rating of an item (满意 / 基本满意 / 不满意), once per item per month per
+    browser, with the optional awareness question (知晓率). Feeds the item page and the
+    evaluation's satisfaction criterion. Holds no personal data: `voter` is a keyed hash of a
+    random token kept in the voter's browser."""
+
+    class Rating(models.TextChoices):
+        SATISFIED = "satisfied", "满意"
+        BASIC = "basic", "基本满意"
+        UNSATISFIED = "unsatisfied", "不满意"
+
+    item = models.ForeignKey(
+        Item, models.CASCADE, related_name="satisfaction_votes", verbose_name="事项"
+    )
+    month = models.DateField("月份", help_text="投票所在月份（取当月1日）。")
+    rating = models.CharField("评价", max_length=12, choices=Rating.choices)
+    aware = models.BooleanField(
+        "此前是否了解", null=True, blank=True, help_text="“您此前是否了解这项民生实事？”未答为空。"
+    )
+    voter = models.CharField("投票标识", max_length=64, editable=False)
+    created_at = models.DateTimeField("投票时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "满意度评价"
+        verbose_name_plural = "满意度评价"
+        ordering = ["item", "-month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "month", "voter"], name="satisfaction_once_per_item_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__in=["satisfied", "basic", "unsatisfied"]),
+                name="satisfaction_rating_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} {self.month:%Y-%m} {self.get_rating_display()}"
