@@ -90,7 +90,7 @@ def xlsx_cell(value):
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, str):
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)) or None  # "" as an empty cell
     return value
 
 
@@ -161,11 +161,10 @@ def xlsx_file(resource, meta: dict):
                 values[number] = cell
         sheet.append(values)
 
+    # 说明: what the file is, its terms, and every column; column B holds the long texts.
     notes = workbook.create_sheet("说明")
-    notes.column_dimensions["A"].width = 24
-    notes.column_dimensions["B"].width = 14
-    notes.column_dimensions["C"].width = 10
-    notes.column_dimensions["D"].width = 80
+    for letter, width in zip("ABCD", (22, 80, 10, 8), strict=True):
+        notes.column_dimensions[letter].width = width
     wrap = Alignment(wrap_text=True, vertical="top")
     for label, value in (
         ("数据集", f"{meta['plan_year']}年 {meta['title']}"),
@@ -175,16 +174,16 @@ def xlsx_file(resource, meta: dict):
         ("演示数据", "含演示数据（见“演示数据”列）" if meta["demo_data"] else "无"),
         ("使用条款", meta["terms"]),
     ):
-        notes.append([_bold(notes, label), None, None, _wrapped(notes, value, wrap)])
+        notes.append([_bold(notes, label), _wrapped(notes, value, wrap)])
     notes.append([])
-    notes.append([_bold(notes, t) for t in ("列名", "类型", "单位", "含义")])
+    notes.append([_bold(notes, t) for t in ("列名", "含义", "类型", "单位")])
     for field in meta["fields"]:
         notes.append(
             [
                 xlsx_cell(field["column"]),
+                _wrapped(notes, field["description"], wrap),
                 TYPE_LABELS[field["type"]],
                 xlsx_cell(field["unit"]),
-                _wrapped(notes, xlsx_cell(field["description"]), wrap),
             ]
         )
     file = tempfile.TemporaryFile()
@@ -235,7 +234,7 @@ def field_docs(resource) -> list[dict]:
             "column": header(field),
             "type": field.type,
             "unit": field.unit,
-            "description": field.help,
+            "description": field.help or f"{field.column_name}。",
             "nullable": field.nullable,
         }
         for name, field in resource.columns()
