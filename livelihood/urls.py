@@ -1,7 +1,8 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import api, opendata, views
 from .cache import public_page
+from .feeds import ApprovedUpdatesFeed
 
 
 class MonthConverter:
@@ -18,6 +19,21 @@ class MonthConverter:
 
 register_converter(MonthConverter, "month")
 
+
+class FormatConverter:
+    """A download's file format: csv, xlsx or json."""
+
+    regex = "|".join(opendata.FORMATS)
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(FormatConverter, "format")
+
 app_name = "livelihood"
 
 urlpatterns = [
@@ -33,4 +49,23 @@ urlpatterns = [
     path("<int:year>/search/", public_page(views.search), name="search"),
     path("<int:year>/months/", public_page(views.month_index), name="month-index"),
     path("<int:year>/months/<month:month>/", public_page(views.month_detail), name="month-detail"),
+    # Open data: the data page, downloads, the Atom feed and the read-only API.
+    path("data/", public_page(opendata.data_page), name="data"),
+    path(
+        "<int:year>/data/<slug:dataset>.<format:fmt>",
+        public_page(opendata.download),
+        name="download",
+    ),
+    path("feed/", public_page(ApprovedUpdatesFeed()), name="feed"),
+    path("api/v1/", public_page(api.index), name="api-index"),
+    path("api/v1/openapi.json", public_page(api.openapi_description), name="api-openapi"),
+    path("api/v1/plans", public_page(api.plan_list), name="api-plans"),
+    path("api/v1/plans/<int:year>", public_page(api.plan_detail), name="api-plan"),
+    path("api/v1/plans/<int:year>/domains", public_page(api.domain_list), name="api-domains"),
+    path("api/v1/plans/<int:year>/items", public_page(api.item_list), name="api-items"),
+    path("api/v1/plans/<int:year>/items/<str:code>", public_page(api.item_detail), name="api-item"),
+    path("api/v1/plans/<int:year>/figures", public_page(api.figure_list), name="api-figures"),
+    path("api/v1/units", public_page(api.unit_list), name="api-units"),
+    path("api/v1/streets", public_page(api.street_list), name="api-streets"),
+    path("api/v1/<path:rest>", public_page(api.unknown), name="api-unknown"),
 ]

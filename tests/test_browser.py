@@ -60,6 +60,7 @@ PAGES = [
     PageType("month-index", url("month-index", 2024), ("main a[href$='/months/2024-06/']", "6")),
     PageType("month", url("month-detail", 2024, "2024-06"), ("main h1", "6月")),
     PageType("about", url("about"), ("main", "瑶民生办〔2024〕1号")),
+    PageType("data", url("data"), ("main a[href$='/2024/data/figures.xlsx']", "XLSX")),
     PageType("404", "/2024/no-such-page/", ("main h1", "页面不存在"), status=404),
 ]
 PAGE_IDS = [page.id for page in PAGES]
