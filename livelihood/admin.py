@@ -13,6 +13,7 @@ from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
 from . import progress, services
+from .admin_imports import FigureImportAdmin, PlanImportAdmin
 from .admin_reports import ReportWorkflowAdmin
 from .admin_scope import (  # noqa: F401 (user_unit, user_is_unscoped: used by inlines)
     UnitScopedAdmin,
@@ -128,7 +129,7 @@ class MilestoneInline(UnitScopedInline):
 
 
 @admin.register(Item)
-class ItemAdmin(UnitScopedAdmin):
+class ItemAdmin(PlanImportAdmin, UnitScopedAdmin):
     unit_path = "lead_unit"
     inlines = [IndicatorInline, MilestoneInline]
     list_display = [
@@ -267,7 +268,7 @@ class ReportLockedAdmin(UnitScopedAdmin):
 
 
 @admin.register(Figure)
-class FigureAdmin(ReportLockedAdmin):
+class FigureAdmin(FigureImportAdmin, ReportLockedAdmin):
     unit_path = "report__item__lead_unit"
     list_display = ["indicator", "report", "street", "value"]
     list_select_related = ["indicator__item", "report__item", "street"]

@@ -7,12 +7,13 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from simple_history.models import HistoricalChanges
 
-from livelihood.models import Figure, ReminderLog, StaffProfile
+from livelihood.models import Figure, ImportUpload, ReminderLog, StaffProfile
 
 pytestmark = pytest.mark.django_db
 
-# Figures are entered in the monthly report form; reminders are written by send_reminders.
-NOT_ADDED_IN_ADMIN = {Figure, ReminderLog}
+# Figures are entered in the monthly report form; reminders are written by send_reminders;
+# uploads waiting for confirmation by the import (livelihood/admin_imports.py).
+NOT_ADDED_IN_ADMIN = {Figure, ReminderLog, ImportUpload}
 
 
 def admin_models():

@@ -1,0 +1,438 @@
+"""Importing a unit's monthly figures from a spreadsheet (livelihood/imports.py), in the admin
+and from the command line: what people type is read, everything goes through the workflow."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from livelihood import services
+from livelihood.imports import figure_template, figures_import
+from livelihood.models import Figure, ImportUpload, MonthlyReport, PublicationVersion
+from tests import import_files
+from tests.admin_forms import body
+from tests.import_files import JUNE, read, row, state, value_of, xlsx
+
+world = import_files.world  # the fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def run(world, rows, user="clerk", **kwargs):
+    kwargs.setdefault("month", JUNE)
+    return figures_import(data=xlsx(rows, **kwargs.pop("file", {})), user=world[user], **kwargs)
+
+
+# ------------------------------------------------------------------------------
+# Tolerant of what people type
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("１１，５００", "11500"),
+        ("１.１５万", "11500"),
+        ("1.15万", "11500"),
+        ("1.15万人", "11500"),
+        (11500, "11500"),
+        (11500.0, "11500"),
+        ("11500", "11500"),  # a number stored as text
+        ("11,500", "11500"),
+        (" 11500 ", "11500"),
+        ("11500\u3000", "11500"),
+    ],
+)
+def test_a_count_in_every_form_people_type(world, typed, expected):
+    outcome = run(world, [row("1-1", 1, typed)])
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("typed", "percent_cell", "expected"),
+    [
+        ("98%", False, "98"),
+        (98, False, "98"),
+        ("0.98", False, "98"),
+        (0.98, True, "98"),
+        ("９８％", False, "98"),
+        ("99.5", False, "99.5"),
+    ],
+)
+def test_a_rate_as_percent_whole_number_or_fraction(world, typed, percent_cell, expected):
+    file = {"percent": [(0, 5)]} if percent_cell else {}
+    outcome = run(world, [row("1-2", 1, typed, unit="%")], file=file)
+    assert outcome.ok, outcome.errors
+    assert value_of(world["rate"]) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("code", "month"),
+    [
+        ("1-1  ", "2024-06"),
+        ("１-１", "2024年6月"),
+        (" 1-1", datetime.datetime(2024, 6, 1)),
+        ("1-1", 45444),  # Excel's serial day number
+        ("1-1", "２０２４年６月份"),
+        ("1-1", None),  # no month in the row: the chosen month
+    ],
+)
+def test_codes_and_months_as_typed(world, code, month):
+    outcome = run(world, [row(code, 1, "2300", month=month)])
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == 2300
+
+
+def test_the_unit_column_may_name_the_unit_as_written(world):
+    outcome = run(world, [row("1-1", 1, "1.2", unit="万人")])
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == 12000
+
+
+def test_title_rows_blank_rows_and_street_rows(world):
+    first, second = world["streets"]
+    rows = [
+        row("1-3", 1, "30"),
+        [None] * 8,
+        row("1-3", 1, "12", street="明光路街道"),
+        [],
+        row("1-3", 1, "18", street="hongqiao"),
+    ]
+    outcome = run(world, rows)
+    assert outcome.ok, outcome.errors
+    assert value_of(world["by_street"]) == 30
+    assert value_of(world["by_street"], street=first) == 12
+    assert value_of(world["by_street"], street=second) == 18
+
+
+def test_the_header_is_found_by_its_names_in_any_order(world):
+    header = ["备注", "数值", "事项编号", "无关的列", "指标序号"]
+    outcome = run(world, [["", "3000", "1-1", "x", 1]], file={"header": header})
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == 3000
+
+
+def test_blank_values_leave_figures_as_they_are(world, report):
+    draft = report(world["jobs"], "2024-06", {world["count"]: "5000"}, state="draft")
+    outcome = run(world, [row("1-1", 1, ""), row("1-2", 1, "")])
+    assert outcome.ok and outcome.count("未填写") == 2
+    assert value_of(world["count"]) == 5000
+    assert MonthlyReport.objects.get(pk=draft.pk).version == draft.version
+    assert not MonthlyReport.objects.filter(item=world["rate_item"]).exists()
+
+
+def test_a_csv_file_is_read_too(world):
+    text = '事项编号,指标序号,数值\r\n1-1,1,"11,500"\r\n'
+    outcome = figures_import(
+        data=text.encode("utf-8-sig"), file_name="六月.csv", month=JUNE, user=world["clerk"]
+    )
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == 11500
+
+
+# ------------------------------------------------------------------------------
+# Written through the workflow
+# ------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_an_import_writes_through_the_workflow(world):
+    """Committed for real: the publication version rises once the import commits."""
+    before = list(PublicationVersion.objects.values_list("counter", flat=True))
+    outcome = run(world, [row("1-1", 1, "1.15万"), row("1-2", 1, "96%")])
+    assert outcome.ok, outcome.errors
+    assert outcome.count("新增") == 2
+    report = MonthlyReport.objects.get(item=world["jobs"], month=JUNE)
+    assert report.state == MonthlyReport.State.DRAFT
+    assert report.created_by == world["clerk"] and report.updated_by == world["clerk"]
+    figure = Figure.objects.get(report=report)
+    assert figure.value == 11500
+    history = Figure.history.filter(id=figure.pk)
+    assert history.count() == 1 and history.get().history_user == world["clerk"]
+    assert report.history.filter(history_user=world["clerk"]).exists()
+    after = list(PublicationVersion.objects.values_list("counter", flat=True))
+    assert after and after[0] > (before or [0])[0]
+
+
+def test_a_dry_run_writes_nothing(world):
+    before = state()
+    outcome = run(world, [row("1-1", 1, "11500")], dry_run=True)
+    assert outcome.ok and outcome.count("新增") == 1
+    assert outcome.reports == ["1-1 城镇新增就业（草稿）"]
+    assert state() == before
+
+
+def test_an_existing_draft_is_updated_once_per_report(world, report):
+    draft = report(world["street_item"], "2024-06", {world["by_street"]: "10"}, state="draft")
+    first, _ = world["streets"]
+    outcome = run(world, [row("1-3", 1, "40"), row("1-3", 1, "15", street="明光路街道")])
+    assert outcome.ok, outcome.errors
+    assert outcome.count("修改") == 1 and outcome.count("新增") == 1
+    assert MonthlyReport.objects.get(pk=draft.pk).version == draft.version + 1
+    assert value_of(world["by_street"]) == 40
+    assert value_of(world["by_street"], street=first) == 15
+
+
+def test_an_unchanged_approved_month_imports_as_unchanged(world, report):
+    """Exporting an approved month and importing it back changes nothing (and is no error)."""
+    approved = report(world["jobs"], "2024-06", {world["count"]: "11500"})
+    before = state()
+    export_like = ["事项编号", "指标序号", "指标名称", "月份", "街镇", "数值", "计量单位"]
+    rows = [["1-1", 1, "城镇就业人员新增", "2024-06", "", 11500, "人"]]
+    outcome = run(world, rows, file={"header": export_like, "title": False})
+    assert outcome.ok, outcome.errors
+    assert outcome.count("未变化") == 1
+    assert state() == before
+    assert MonthlyReport.objects.get(pk=approved.pk).version == approved.version
+
+
+def test_a_correction_below_the_approved_figure_needs_a_note(world, report):
+    report(world["jobs"], "2024-05", {world["count"]: "9000"})
+    refused = run(world, [row("1-1", 1, "8000")])
+    assert not refused.ok
+    assert "第 4 行“备注”列" in str(refused.errors[0]) and "更正原因" in str(refused.errors[0])
+    accepted = run(world, [row("1-1", 1, "8000", note="5月数据重复统计，已更正")])
+    assert accepted.ok, accepted.errors
+    assert Figure.objects.get(report__month=JUNE).note == "5月数据重复统计，已更正"
+
+
+def test_a_report_saved_after_the_preview_refuses_the_confirmation(world, report):
+    draft = report(world["jobs"], "2024-06", {world["count"]: "10"}, state="draft")
+    preview = run(world, [row("1-1", 1, "20")], dry_run=True)
+    assert preview.ok
+    services.report_save(report=draft, user=world["clerk"], narrative="已有人修改")
+    outcome = run(world, [row("1-1", 1, "20")], versions=preview.versions)
+    assert not outcome.ok
+    assert "保存了这份报告" in outcome.errors[0].message
+    assert value_of(world["count"]) == 10
+
+
+def test_the_office_may_import_any_units_figures(world):
+    outcome = run(world, [row("1-9", 1, "120"), row("1-1", 1, "1000")], user="office")
+    assert outcome.ok, outcome.errors
+    assert value_of(world["foreign_indicator"]) == 120
+    confined = run(world, [row("1-1", 1, "1000")], user="office", unit=world["other_unit"])
+    assert not confined.ok and "不是区残疾人联合会的事项" in confined.errors[0].message
+
+
+# ------------------------------------------------------------------------------
+# The template
+# ------------------------------------------------------------------------------
+def test_the_template_lists_the_units_indicators_and_last_figures(world, report):
+    report(world["jobs"], "2024-05", {world["count"]: "9000"})
+    report(world["street_item"], "2024-06", {world["by_street"]: "7"}, state="draft")
+    rows = read(figure_template(plan=world["plan"], month=JUNE, unit=world["unit"]))
+    assert "区人力资源和社会保障局" in rows[0][0] and "2024年6月" in rows[0][0]
+    assert "1.15万" in rows[1][0]
+    header = rows[2]
+    assert header[:6] == ["事项编号", "事项名称", "指标序号", "指标名称", "月份", "街镇"]
+    assert "数值（本月）" in header and "计量单位" in header and "备注" in header
+    body_rows = rows[3:]
+    codes = [r[0] for r in body_rows]
+    assert codes == ["1-1", "1-2", "1-3", "1-3", "1-3"]  # 1-3: total and two streets
+    jobs = body_rows[0]
+    assert jobs[6] == "≥1.15万人" and jobs[7] == 9000 and jobs[9] == "人"
+    assert body_rows[2][8] == 7  # this month's draft figure, already entered
+    assert [r[5] for r in body_rows[2:]] == [None, "明光路街道", "红桥街道"]
+    assert "1-9" not in codes
+
+
+def test_a_template_filled_in_as_a_clerk_would_imports(world):
+    data = figure_template(plan=world["plan"], month=JUNE, unit=world["unit"])
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    ws = book.active
+    ws["I4"] = "１.１５万"
+    ws["I5"] = "97%"
+    ws["I7"] = "８"
+    stream = io.BytesIO()
+    book.save(stream)
+    outcome = figures_import(
+        data=stream.getvalue(), file_name="填好的.xlsx", month=JUNE, user=world["clerk"]
+    )
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == 11500
+    assert value_of(world["rate"]) == 97
+    assert value_of(world["by_street"], street=world["streets"][0]) == 8
+    # Downloaded again and uploaded unchanged: nothing changes (round trip).
+    before = state()
+    again = figures_import(
+        data=figure_template(plan=world["plan"], month=JUNE, unit=world["unit"]),
+        month=JUNE,
+        user=world["clerk"],
+    )
+    assert again.ok and again.count("未变化") == 3
+    assert state() == before
+
+
+# ------------------------------------------------------------------------------
+# The admin
+# ------------------------------------------------------------------------------
+def login(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def upload(client, data, name="六月.xlsx", **fields):
+    url = reverse("admin:livelihood_figure_import")
+    payload = {"month": "2024-06", "format": "0", "resource": "0", **fields}
+    payload["import_file"] = SimpleUploadedFile(name, data)
+    return client.post(url, payload)
+
+
+def test_a_clerk_previews_then_confirms(world):
+    client = login(world["clerk"])
+    page = body(client.get(reverse("admin:livelihood_figure_import")))
+    assert "区人力资源和社会保障局" in page and "区残疾人联合会" not in page
+    before = state()
+    preview = upload(client, xlsx([row("1-1", 1, "1.15万")]))
+    text = body(preview)
+    assert "确认导入" in text and "数据尚未写入" in text and "11500人" in text
+    assert state() == before
+    upload_row = ImportUpload.objects.get()
+    assert upload_row.user == world["clerk"] and upload_row.unit == world["unit"]
+    confirm = client.post(
+        reverse("admin:livelihood_figure_process_import"),
+        {
+            "import_file_name": upload_row.name,
+            "original_file_name": "六月.xlsx",
+            "format": "0",
+            "resource": "0",
+            "confirm": "1",
+        },
+    )
+    assert confirm.status_code == 302
+    assert value_of(world["count"]) == 11500
+    assert not ImportUpload.objects.exists()
+    done = body(client.get(confirm["Location"]))
+    assert "已导入" in done
+
+
+def test_a_clerk_cancels_and_nothing_is_kept(world):
+    client = login(world["clerk"])
+    upload(client, xlsx([row("1-1", 1, "100")]))
+    name = ImportUpload.objects.get().name
+    response = client.post(
+        reverse("admin:livelihood_figure_process_import"),
+        {"import_file_name": name, "original_file_name": "x.xlsx", "format": "0", "cancel": "1"},
+    )
+    assert response.status_code == 302
+    assert not ImportUpload.objects.exists() and not Figure.objects.exists()
+
+
+def test_a_clerk_cannot_confirm_another_accounts_upload(world):
+    upload(login(world["other_clerk"]), xlsx([row("1-9", 1, "100")]))
+    name = ImportUpload.objects.get().name
+    response = login(world["clerk"]).post(
+        reverse("admin:livelihood_figure_process_import"),
+        {"import_file_name": name, "original_file_name": "x.xlsx", "format": "0", "confirm": "1"},
+        follow=True,
+    )
+    assert "已失效" in body(response)
+    assert not Figure.objects.exists() and ImportUpload.objects.count() == 1
+
+
+def test_a_clerk_cannot_import_another_units_rows(world):
+    client = login(world["clerk"])
+    before = state()
+    response = upload(
+        client,
+        xlsx([row("1-1", 1, "100"), row("1-9", 1, "50")]),
+        unit=str(world["other_unit"].pk),  # a field the clerk's form does not have
+    )
+    text = body(response)
+    assert (
+        "整个文件没有导入" in text
+        and "第 5 行" in text
+        and "不是区人力资源和社会保障局的事项" in text
+    )
+    assert "确认导入" not in text
+    assert state() == before and not ImportUpload.objects.exists()
+
+
+def test_a_clerk_downloads_their_own_template_whatever_is_asked(world):
+    client = login(world["clerk"])
+    response = client.get(
+        reverse("admin:livelihood_figure_import_template"), {"unit": "cl", "month": "2024-06"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in response["Content-Disposition"]
+    rows = read(response.content)
+    assert "区人力资源和社会保障局" in rows[0][0]
+    assert "1-9" not in [r[0] for r in rows]
+
+
+def test_the_office_chooses_the_unit(world):
+    client = login(world["office"])
+    response = client.get(
+        reverse("admin:livelihood_figure_import_template"), {"unit": "cl", "month": "2024-06"}
+    )
+    assert [r[0] for r in read(response.content)[3:]] == ["1-9"]
+    preview = upload(client, xlsx([row("1-9", 1, "60")]), unit=str(world["other_unit"].pk))
+    assert "确认导入" in body(preview)
+    assert ImportUpload.objects.get().unit == world["other_unit"]
+
+
+def test_staff_without_a_unit_or_role_cannot_import(world):
+    stray = User.objects.create_user("stray", is_staff=True)
+    response = login(stray).get(reverse("admin:livelihood_figure_import"))
+    assert response.status_code == 403
+
+
+def test_the_upload_size_limit_is_told(world, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    response = upload(login(world["clerk"]), xlsx([row("1-1", 1, "100")]))
+    assert "超过了 1 KB 的上限" in body(response)
+
+
+# ------------------------------------------------------------------------------
+# The command
+# ------------------------------------------------------------------------------
+def write(tmp_path, data, name="六月.xlsx"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_the_command_imports_and_reports(world, tmp_path, capsys):
+    path = write(tmp_path, xlsx([row("1-1", 1, "1.15万")]))
+    call_command("import_figures", path, "--unit", "rsj", "--month", "2024-06", "--user", "clerk")
+    assert "已导入" in capsys.readouterr().out
+    assert value_of(world["count"]) == 11500
+
+
+def test_the_command_dry_run_writes_nothing(world, tmp_path, capsys):
+    path = write(tmp_path, xlsx([row("1-1", 1, "100")]))
+    call_command("import_figures", path, "--month", "2024-06", "--user", "clerk", "--dry-run")
+    assert "试运行" in capsys.readouterr().out
+    assert not Figure.objects.exists()
+
+
+def test_the_command_fails_with_the_row_errors(world, tmp_path, capsys):
+    path = write(tmp_path, xlsx([row("1-1", 1, "-5"), row("1-9", 1, "5")]))
+    with pytest.raises(CommandError, match="2 处错误，整个文件未导入"):
+        call_command("import_figures", path, "--month", "2024-06", "--user", "clerk")
+    err = capsys.readouterr().err
+    assert "第 4 行“数值”列：累计数不能为负数" in err
+    assert "第 5 行“事项编号”列" in err
+    assert not Figure.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--unit", "nope", "--user", "office"], "没有代码为“nope”的牵头单位"),
+        (["--unit", "cl", "--user", "clerk"], "只能导入本单位"),
+        (["--user", "ghost"], "没有名为“ghost”"),
+        ([], "--user"),
+    ],
+)
+def test_the_command_refuses_what_it_cannot_do(world, tmp_path, args, message):
+    path = write(tmp_path, xlsx([row("1-1", 1, "100")]))
+    with pytest.raises(CommandError, match=message):
+        call_command("import_figures", path, "--month", "2024-06", *args)
