@@ -23,6 +23,7 @@ app_name = "livelihood"
 urlpatterns = [
     path("", public_page(views.home), name="home"),
     path("about/", public_page(views.about), name="about"),
+    path("plans/", public_page(views.plan_list), name="plan-list"),
     path("<int:year>/", public_page(views.home), name="plan-home"),
     path(
         "<int:year>/domains/<int:number>/", public_page(views.domain_detail), name="domain-detail"
@@ -33,4 +34,10 @@ urlpatterns = [
     path("<int:year>/search/", public_page(views.search), name="search"),
     path("<int:year>/months/", public_page(views.month_index), name="month-index"),
     path("<int:year>/months/<month:month>/", public_page(views.month_detail), name="month-detail"),
+    path("<int:year>/evaluation/", public_page(views.evaluation_index), name="evaluation-index"),
+    path(
+        "<int:year>/evaluation/<slug:kind>/",
+        public_page(views.evaluation_detail),
+        name="evaluation-detail",
+    ),
 ]
