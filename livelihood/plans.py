@@ -34,15 +34,15 @@ def shift_year(day: datetime.date, years: int) -> datetime.date:
 @transaction.atomic
 def plan_copy(*, source_year: int, target_year: int, planned_values: bool = False) -> Plan:
     """The draft plan for `target_year`, copied from the plan of `source_year`."""
-    source = Plan.objects.filter(year=source_year).first()
-    if source is None:
-        raise PlanCopyError(f"没有{source_year}年度计划，无法复制。")
     if Plan.objects.filter(year=target_year).exists():
         raise PlanCopyError(
             f"{target_year}年度计划已经存在，未做任何修改。如需重新复制，请先在后台删除该年度计划。"
         )
     if not 2000 <= target_year <= 2100:
         raise PlanCopyError(f"年度“{target_year}”无效。")
+    source = Plan.objects.filter(year=source_year).first()
+    if source is None:
+        raise PlanCopyError(f"没有{source_year}年度计划，无法复制。")
     years = target_year - source_year
     plan = Plan.objects.create(
         year=target_year,

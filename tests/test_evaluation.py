@@ -132,7 +132,9 @@ def test_a_criterion_without_data_drops_out_of_the_total(world, other_unit):
 
 def test_equal_totals_share_a_rank():
     units = [LeadUnit(code=c, name=c, order=i) for i, c in enumerate("abcd")]
-    rows = [evaluation.Standing(u, [], Decimal(t)) for u, t in zip(units, [80, 90, 80, 70])]
+    rows = [
+        evaluation.Standing(u, [], Decimal(t)) for u, t in zip(units, [80, 90, 80, 70], strict=True)
+    ]
     rows.append(evaluation.Standing(LeadUnit(code="e", name="e", order=9), [], None))
     ranked = evaluation.ranked(rows)
     assert [(r.party.code, r.rank) for r in ranked] == [
