@@ -86,6 +86,11 @@ class EvaluationRoundAdmin(admin.ModelAdmin):
     ]
     always_readonly = ["state", "links", "closed_at", "closed_by", "published_at", "published_by"]
 
+    def get_fields(self, request, obj=None):
+        # A new round is open and has no results yet: the record of its steps comes later.
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f not in self.always_readonly]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None or obj.is_open:
             return self.always_readonly
@@ -401,7 +406,15 @@ class RatingForm(forms.Form):
             )
 
     def rows(self):
-        return [(r, self[f"g-{_key(r)}"], self[f"c-{_key(r)}"]) for r in self.ratees]
+        """(group heading or "", ratee, grade field, comment field): units, then streets."""
+        rows, last = [], None
+        for r in self.ratees:
+            group = "牵头单位" if isinstance(r, LeadUnit) else "街镇"
+            rows.append(
+                (group if group != last else "", r, self[f"g-{_key(r)}"], self[f"c-{_key(r)}"])
+            )
+            last = group
+        return rows
 
     def ratings(self) -> dict:
         result = {}
@@ -525,7 +538,7 @@ class PeerReviewAdmin(admin.ModelAdmin):
             for r in rounds:
                 if not r.is_open and r.criteria.filter(kind="peer").exists():
                     received.append((r, evaluation.received(r, party)))
-        given_count = sum(1 for _, grade, _ in form.rows() if grade.value()) if form else 0
+        given_count = sum(1 for *_, grade, _ in form.rows() if grade.value()) if form else 0
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

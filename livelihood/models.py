@@ -934,7 +934,11 @@ class EvaluationRound(models.Model):
         verbose_name_plural = "考核轮次"
         ordering = ["-plan__year", "cutoff_month"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "kind"], name="evaluation_one_kind_per_plan"),
+            models.UniqueConstraint(
+                fields=["plan", "kind"],
+                name="evaluation_one_kind_per_plan",
+                violation_error_message="该年度计划已有同类型（年中或年终）的考核轮次。",
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=["midyear", "yearend"]), name="evaluation_kind_valid"
             ),

@@ -175,7 +175,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='evaluationround',
-            constraint=models.UniqueConstraint(fields=('plan', 'kind'), name='evaluation_one_kind_per_plan'),
+            constraint=models.UniqueConstraint(fields=('plan', 'kind'), name='evaluation_one_kind_per_plan', violation_error_message='该年度计划已有同类型（年中或年终）的考核轮次。'),
         ),
         migrations.AddConstraint(
             model_name='evaluationround',
