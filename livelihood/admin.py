@@ -7,12 +7,12 @@ indicators, reports, figures and milestones only, on every path (livelihood/admi
 those admins keep each row's history (django-simple-history).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
-from . import progress, services
+from . import plans, progress, services
 from .admin_imports import FigureImportAdmin, PlanImportAdmin
 from .admin_reports import ReportWorkflowAdmin
 from .admin_scope import (  # noqa: F401 (user_unit, user_is_unscoped: used by inlines)
@@ -45,15 +45,53 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    """Plans, and next year's: "复制为下一年度计划" starts a draft from the selected plan
+    (plans.plan_copy); the draft is invisible to residents until 已发布 is ticked (or the
+    publish action runs)."""
+
     inlines = [DomainInline]
     list_display = [
         "year",
         "title",
+        "published",
         "document_number",
         "issued_on",
         "item_count",
         "overall_progress",
     ]
+    list_filter = ["published"]
+    actions = ["copy_to_next_year", "publish"]
+
+    def get_changeform_initial_data(self, request):
+        # A plan added by hand starts as a draft, as a copied one does.
+        return {"published": False} | super().get_changeform_initial_data(request)
+
+    @admin.action(description="复制为下一年度计划（草稿）", permissions=["add"])
+    def copy_to_next_year(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "请只选择一个年度计划进行复制。", messages.ERROR)
+            return
+        source = queryset.get()
+        try:
+            copy = plans.plan_copy(source_year=source.year, target_year=source.year + 1)
+        except plans.PlanCopyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"已将{source.year}年度计划复制为{copy.year}年度计划草稿（{copy.items.count()} 项事项，"
+            "不含任何填报数据）。草稿不在公开页面显示；请核对事项和目标、修改文号和印发日期后发布。",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="发布所选计划（在公开页面显示）", permissions=["change"])
+    def publish(self, request, queryset):
+        count = 0
+        for plan in queryset.filter(published=False):
+            plan.published = True
+            plan.save(update_fields=["published"])
+            count += 1
+        self.message_user(request, f"已发布 {count} 个年度计划。", messages.SUCCESS)
 
     @admin.display(description="已录入/文件所列")
     def item_count(self, obj):
@@ -290,8 +328,8 @@ class MilestoneAdmin(ReportLockedAdmin):
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "lead_unit", "is_demo"]
-    list_select_related = ["user", "lead_unit"]
+    list_display = ["user", "lead_unit", "street", "is_demo"]
+    list_select_related = ["user", "lead_unit", "street"]
 
     def has_module_permission(self, request):
         return user_is_unscoped(request) and super().has_module_permission(request)
@@ -323,3 +361,7 @@ class ReminderLogAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Evaluation rounds, scores and peer review (互评).
+from . import admin_evaluation  # noqa: E402, F401

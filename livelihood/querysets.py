@@ -46,6 +46,13 @@ def last_due_month(today: datetime.date, due_day: int) -> datetime.date:
     return month
 
 
+class PlanQuerySet(models.QuerySet):
+    def published(self):
+        """Plans residents may see: a draft (a copy being prepared for next year) is absent
+        from every public page, so a draft year's pages are "not found"."""
+        return self.filter(published=True)
+
+
 class MonthlyReportQuerySet(models.QuerySet):
     def approved(self):
         return self.filter(state=APPROVED)

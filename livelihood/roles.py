@@ -1,11 +1,13 @@
 """
-The two staff roles, as Django groups with exactly the permissions each needs.
+The staff roles, as Django groups with exactly the permissions each needs.
 
 - 牵头单位填报员 (lead-unit staff): read the plan; enter their unit's monthly reports, figures
   and milestones. Which unit is theirs comes from StaffProfile.lead_unit, and the admin
   confines them to it on every path (livelihood/admin.py, UnitScopedAdmin).
 - 区民生办 (the coordinating office): everything in the portal's data, including the plan;
   sees who belongs to which unit and can lift a login lockout. Its StaffProfile has no unit.
+- 街镇评价员 (a street's account): peer review (互评) and nothing else. Its StaffProfile names
+  the street; it reaches no item, report or figure.
 
 Superusers administer accounts and groups. The groups are defined here, not in the admin:
 `roles_ensure()` runs after every `migrate` (post_migrate) and sets both groups' permissions to
@@ -19,6 +21,10 @@ from django.db.models import Q
 
 COORDINATOR_GROUP = "区民生办"
 UNIT_GROUP = "牵头单位填报员"
+STREET_GROUP = "街镇评价员"
+
+# Peer review (互评): a custom permission of PeerReview, the one thing a street may do.
+PEER_REVIEW = ("rate_peers", "peerreview")
 
 APP = "livelihood"
 
@@ -36,6 +42,11 @@ UNIT_PERMISSIONS = frozenset(
     # The reminders the unit was sent (send_reminders).
     + [("view", "reminderlog")]
 )
+# Rating other units and streets (互评): a unit's own and a street's only permission.
+UNIT_CODENAMES = frozenset(f"{action}_{model}" for action, model in UNIT_PERMISSIONS) | {
+    PEER_REVIEW[0]
+}
+STREET_CODENAMES = frozenset([PEER_REVIEW[0]])
 
 # The office holds every permission of the portal's own models except managing staff
 # accounts' units (superusers do that); it may look at and lift login lockouts.
@@ -57,9 +68,14 @@ def _history_models() -> set[str]:
 
 
 def unit_permissions(using: str = DEFAULT_DB_ALIAS):
-    codenames = [f"{action}_{model}" for action, model in UNIT_PERMISSIONS]
     return Permission.objects.using(using).filter(
-        content_type__app_label=APP, codename__in=codenames
+        content_type__app_label=APP, codename__in=UNIT_CODENAMES
+    )
+
+
+def street_permissions(using: str = DEFAULT_DB_ALIAS):
+    return Permission.objects.using(using).filter(
+        content_type__app_label=APP, codename__in=STREET_CODENAMES
     )
 
 
@@ -78,14 +94,21 @@ def coordinator_permissions(using: str = DEFAULT_DB_ALIAS):
 
 @transaction.atomic
 def roles_ensure(using: str = DEFAULT_DB_ALIAS) -> tuple[Group, Group]:
-    """Both groups, created when missing, with exactly the permissions above; returns
-    (coordinator group, lead-unit group). Idempotent."""
+    """The groups, created when missing, with exactly the permissions above; returns
+    (coordinator group, lead-unit group) (`street_group()` the third). Idempotent."""
     groups = Group.objects.using(using)
     office, _ = groups.get_or_create(name=COORDINATOR_GROUP)
     unit, _ = groups.get_or_create(name=UNIT_GROUP)
+    street, _ = groups.get_or_create(name=STREET_GROUP)
     office.permissions.set(coordinator_permissions(using))
     unit.permissions.set(unit_permissions(using))
+    street.permissions.set(street_permissions(using))
     return office, unit
+
+
+def street_group(using: str = DEFAULT_DB_ALIAS) -> Group:
+    roles_ensure(using)
+    return Group.objects.using(using).get(name=STREET_GROUP)
 
 
 def migrated(sender, using=DEFAULT_DB_ALIAS, **kwargs):
@@ -103,7 +126,7 @@ def is_coordinator(user) -> bool:
         return True
     profile = getattr(user, "staff_profile", None)
     if profile is not None:
-        return profile.lead_unit_id is None
+        return profile.lead_unit_id is None and profile.street_id is None
     return user.groups.filter(name=COORDINATOR_GROUP).exists()
 
 
@@ -114,3 +137,11 @@ def unit_of(user):
         return None
     profile = getattr(user, "staff_profile", None)
     return profile.lead_unit if profile is not None else None
+
+
+def street_of(user):
+    """The street a street's account (街镇评价员) speaks for, or None."""
+    if user.is_superuser:
+        return None
+    profile = getattr(user, "staff_profile", None)
+    return profile.street if profile is not None else None

@@ -28,6 +28,10 @@ PUBLIC_MODELS = (
     models.MonthlyReport,
     models.Figure,
     models.Milestone,
+    # Published evaluation results (a round's state, its criteria, its scores).
+    models.EvaluationRound,
+    models.EvaluationCriterion,
+    models.EvaluationScore,
 )
 
 DISPATCH_PREFIX = "livelihood.publication"

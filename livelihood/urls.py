@@ -39,6 +39,7 @@ app_name = "livelihood"
 urlpatterns = [
     path("", public_page(views.home), name="home"),
     path("about/", public_page(views.about), name="about"),
+    path("plans/", public_page(views.plan_list), name="plan-list"),
     path("<int:year>/", public_page(views.home), name="plan-home"),
     path(
         "<int:year>/domains/<int:number>/", public_page(views.domain_detail), name="domain-detail"
@@ -68,4 +69,10 @@ urlpatterns = [
     path("api/v1/units", public_page(api.unit_list), name="api-units"),
     path("api/v1/streets", public_page(api.street_list), name="api-streets"),
     path("api/v1/<path:rest>", public_page(api.unknown), name="api-unknown"),
+    path("<int:year>/evaluation/", public_page(views.evaluation_index), name="evaluation-index"),
+    path(
+        "<int:year>/evaluation/<slug:kind>/",
+        public_page(views.evaluation_detail),
+        name="evaluation-detail",
+    ),
 ]

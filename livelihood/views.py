@@ -16,9 +16,18 @@ from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.utils import timezone
 
-from . import charts, progress
+from . import charts, evaluation, progress
 from .forms import SearchForm
-from .models import Domain, Figure, Item, LeadUnit, MonthlyReport, Plan, Street
+from .models import (
+    Domain,
+    EvaluationRound,
+    Figure,
+    Item,
+    LeadUnit,
+    MonthlyReport,
+    Plan,
+    Street,
+)
 from .querysets import approved_q, indicator_input, tolerance
 
 
@@ -26,12 +35,15 @@ from .querysets import approved_q, indicator_input, tolerance
 # Shared
 # ------------------------------------------------------------------------------
 def _plan(year=None):
+    """A published plan: the current one (the latest year published) when `year` is None.
+    A draft plan is "not found" on every public page."""
+    plans = Plan.objects.published()
     if year is None:
-        plan = Plan.objects.first()
+        plan = plans.first()
         if plan is None:
             raise Http404("尚未录入年度计划")
         return plan
-    return get_object_or_404(Plan, year=year)
+    return get_object_or_404(plans, year=year)
 
 
 def data_month(plan, published_by=None):
@@ -76,7 +88,8 @@ def _months(plan) -> list[datetime.date]:
 # Home, domain, about
 # ------------------------------------------------------------------------------
 def home(request, year=None):
-    plan = Plan.objects.first() if year is None else get_object_or_404(Plan, year=year)
+    plans = Plan.objects.published()
+    plan = plans.first() if year is None else get_object_or_404(plans, year=year)
     if plan is None:
         return render(request, "livelihood/empty.html")
     month = data_month(plan)
@@ -103,13 +116,27 @@ def home(request, year=None):
         "latest": latest,
         "units": LeadUnit.objects.filter(items__plan=plan).distinct().order_by("order", "code"),
         "streets": Street.objects.all(),
+        # A past plan says so, and names the current one.
+        "current_year": plan.year if year is None else plans.values_list("year", flat=True).first(),
+        "rounds": _published_rounds(plan),
     }
     return render(request, "livelihood/home.html", context)
 
 
+def _published_rounds(plan):
+    return list(
+        EvaluationRound.objects.filter(plan=plan, state=EvaluationRound.State.PUBLISHED)
+        .select_related("plan")
+        .order_by("cutoff_month")
+    )
+
+
 def domain_detail(request, year, number):
     domain = get_object_or_404(
-        Domain.objects.select_related("plan"), plan__year=year, number=number
+        Domain.objects.select_related("plan"),
+        plan__year=year,
+        plan__published=True,
+        number=number,
     )
     plan = domain.plan
     month = data_month(plan)
@@ -125,11 +152,12 @@ def domain_detail(request, year, number):
 
 
 def about(request):
-    plan = Plan.objects.first()
+    plan = Plan.objects.published().first()
     context = {
         "plan": plan,
         "domains": list(plan.domains.all()) if plan else [],
         "loaded_count": plan.items.count() if plan else 0,
+        "rounds": _published_rounds(plan) if plan else [],
     }
     return render(request, "livelihood/about.html", context)
 
@@ -139,7 +167,10 @@ def about(request):
 # ------------------------------------------------------------------------------
 def item_detail(request, year, code):
     item = get_object_or_404(
-        Item.objects.with_progress().prefetch_related("partner_units"), plan__year=year, code=code
+        Item.objects.with_progress().prefetch_related("partner_units"),
+        plan__year=year,
+        plan__published=True,
+        code=code,
     )
     plan = item.plan
     indicators = list(item.indicators.all())
@@ -476,10 +507,94 @@ def _points(delta):
 
 
 # ------------------------------------------------------------------------------
+# Every year's plan
+# ------------------------------------------------------------------------------
+def plan_list(request):
+    """The current plan and every past one with its final standing (the latest approved
+    figures of each), in a fixed number of queries whatever the number of years."""
+    plans = list(Plan.objects.published())
+    items = (
+        Item.objects.filter(plan__in=plans)
+        .with_progress()
+        .order_by("plan", "domain__number", "order", "code")
+    )
+    by_plan = defaultdict(list)
+    for item in items:
+        by_plan[item.plan_id].append(item)
+    months = dict(
+        MonthlyReport.objects.filter(approved_q(), item__plan__in=plans)
+        .order_by()
+        .values_list("item__plan")
+        .annotate(m=Max("month"))
+    )
+    rounds = defaultdict(list)
+    for round_ in _rounds_of(plans):
+        rounds[round_.plan_id].append(round_)
+    rows = [
+        {
+            "plan": plan,
+            "rollup": _rollup(by_plan[plan.pk]),
+            "loaded_count": len(by_plan[plan.pk]),
+            "data_month": months.get(plan.pk),
+            "rounds": rounds[plan.pk],
+        }
+        for plan in plans
+    ]
+    return render(
+        request,
+        "livelihood/plan_list.html",
+        {"rows": rows, "plan": plans[0] if plans else None, "current": plans[0] if plans else None},
+    )
+
+
+def _rounds_of(plans):
+    return (
+        EvaluationRound.objects.filter(plan__in=plans, state=EvaluationRound.State.PUBLISHED)
+        .select_related("plan")
+        .order_by("cutoff_month")
+    )
+
+
+# ------------------------------------------------------------------------------
+# Evaluation results, once published
+# ------------------------------------------------------------------------------
+def evaluation_index(request, year):
+    plan = _plan(year)
+    return render(
+        request,
+        "livelihood/evaluation_index.html",
+        {"plan": plan, "rounds": _published_rounds(plan)},
+    )
+
+
+def evaluation_detail(request, year, kind):
+    """A published round: the ranking and each criterion's share. No rater, no comment:
+    the results are read from the frozen scores, which hold neither."""
+    plan = _plan(year)
+    round_ = get_object_or_404(
+        EvaluationRound.objects.select_related("plan"),
+        plan=plan,
+        kind=kind,
+        state=EvaluationRound.State.PUBLISHED,
+    )
+    table = evaluation.results(round_)
+    total_weight = sum((c.weight for c in table.criteria), Decimal(0))
+    criteria = [
+        {
+            "criterion": c,
+            "share": progress.format_percent(c.weight / total_weight if total_weight else None),
+        }
+        for c in table.criteria
+    ]
+    context = {"plan": plan, "round": round_, "table": table, "criteria": criteria}
+    return render(request, "livelihood/evaluation_detail.html", context)
+
+
+# ------------------------------------------------------------------------------
 # Errors
 # ------------------------------------------------------------------------------
 def page_not_found(request, exception):
-    return render(request, "404.html", {"plan": Plan.objects.first()}, status=404)
+    return render(request, "404.html", {"plan": Plan.objects.published().first()}, status=404)
 
 
 def server_error(request):

@@ -81,8 +81,9 @@ def test_create_unit_user_generates_and_prints_a_password_on_a_terminal(unit):
     ("args", "message"),
     [
         (("wang", "--unit", "nosuch"), "没有代码为“nosuch”的牵头单位。现有单位代码：rsj"),
-        (("wang",), "请指定 --unit 单位代码 或 --coordinator"),
-        (("wang", "--unit", "rsj", "--coordinator"), "二者选一"),
+        (("wang",), "请指定 --unit 单位代码、--street 街镇代码 或 --coordinator"),
+        (("wang", "--unit", "rsj", "--coordinator"), "三者选一"),
+        (("wang", "--unit", "rsj", "--street", "mingguanglu"), "三者选一"),
     ],
 )
 def test_create_unit_user_refuses_with_a_clear_message(unit, args, message):

@@ -7,13 +7,22 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from simple_history.models import HistoricalChanges
 
-from livelihood.models import Figure, ImportUpload, ReminderLog, StaffProfile
+from livelihood.models import (
+    EvaluationScore,
+    Figure,
+    ImportUpload,
+    PeerReview,
+    ReminderLog,
+    StaffProfile,
+)
 
 pytestmark = pytest.mark.django_db
 
 # Figures are entered in the monthly report form; reminders are written by send_reminders;
-# uploads waiting for confirmation by the import (livelihood/admin_imports.py).
-NOT_ADDED_IN_ADMIN = {Figure, ReminderLog, ImportUpload}
+# uploads waiting for confirmation by the import (livelihood/admin_imports.py); evaluation
+# scores are computed when a round closes (manual ones on the round's page); peer reviews are
+# given on the 互评 page.
+NOT_ADDED_IN_ADMIN = {Figure, ReminderLog, ImportUpload, EvaluationScore, PeerReview}
 
 
 def admin_models():

@@ -525,6 +525,7 @@ def test_roles_are_groups_with_exactly_their_permissions(db):
         "add_milestone",
         "change_milestone",
         "view_reminderlog",
+        "rate_peers",
     }
     office_codes = set(office.permissions.values_list("content_type__app_label", "codename"))
     assert ("livelihood", "change_item") in office_codes
