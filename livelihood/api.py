@@ -70,7 +70,7 @@ def api_view(view):
 
 
 def _plan(year) -> Plan:
-    plan = Plan.objects.filter(year=year).first()
+    plan = Plan.objects.published().filter(year=year).first()
     if plan is None:
         raise not_found(f"没有{year}年度的计划。")
     return plan

@@ -38,6 +38,7 @@ class ApprovedUpdatesFeed(Feed):
         )
         return (
             MonthlyReport.objects.approved()
+            .filter(item__plan__published=True)
             .select_related("item__plan")
             .prefetch_related(Prefetch("figures", queryset=totals))
             .order_by(F("reviewed_at").desc(nulls_last=True), "-month", "item__code")[:FEED_SIZE]

@@ -269,7 +269,7 @@ def download(request, year, dataset, fmt):
     resource_class = DATASETS.get(dataset)
     if resource_class is None or fmt not in FORMATS:
         raise Http404("没有这项数据")
-    plan = get_object_or_404(Plan, year=year)
+    plan = get_object_or_404(Plan.objects.published(), year=year)
     resource = resource_class(plan=plan)
     name = filename(plan, resource, fmt)
     if fmt == "xlsx":
@@ -295,7 +295,7 @@ def download(request, year, dataset, fmt):
 def data_page(request):
     from .api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE  # api.py writes JSON with to_json()
 
-    plans = list(Plan.objects.order_by("-year"))
+    plans = list(Plan.objects.published().order_by("-year"))
     months = dict(
         MonthlyReport.objects.filter(approved_q())
         .order_by()

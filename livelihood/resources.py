@@ -270,7 +270,7 @@ class PublicPlanResource(_RollupResource):
         )
 
     def get_queryset(self):
-        plans = Plan.objects.order_by("-year")
+        plans = Plan.objects.published().order_by("-year")
         return plans.filter(pk=self.plan.pk) if self.plan else plans
 
     def objects(self):
@@ -303,7 +303,11 @@ class PublicDomainResource(_RollupResource):
         export_order = ("plan_year", "number", "name")
 
     def get_queryset(self):
-        return Domain.objects.filter(plan=self.plan).select_related("plan").order_by("number")
+        return (
+            Domain.objects.filter(plan=self.plan, plan__published=True)
+            .select_related("plan")
+            .order_by("number")
+        )
 
     def objects(self):
         domains = list(self.get_queryset() if self.queryset is None else self.queryset)
@@ -390,7 +394,7 @@ class PublicItemResource(PublicResource):
     is_demo = demo_field()
 
     def get_queryset(self):
-        items = Item.objects.all()
+        items = Item.objects.filter(plan__published=True)
         if self.plan is not None:
             items = items.filter(plan=self.plan)
         return items
@@ -520,7 +524,7 @@ class PublicIndicatorResource(PublicResource):
     is_demo = demo_field()
 
     def get_queryset(self):
-        items = Item.objects.all()
+        items = Item.objects.filter(plan__published=True)
         if self.plan is not None:
             items = items.filter(plan=self.plan)
         return items
@@ -617,7 +621,7 @@ class PublicFigureResource(PublicResource):
         chunk_size = 2000
 
     def get_queryset(self):
-        figures = Figure.objects.filter(approved_q("report__"))
+        figures = Figure.objects.filter(approved_q("report__"), report__item__plan__published=True)
         if self.plan is not None:
             figures = figures.filter(report__item__plan=self.plan)
         return figures.order_by(

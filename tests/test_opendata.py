@@ -446,3 +446,39 @@ def test_large_figures_download_has_every_figure(client):
     assert len(rows) == 90
     assert MonthlyReport.objects.filter(state="approved").count() == 9
     assert {r["演示数据"] for r in rows} == {"是"}
+
+
+# ------------------------------------------------------------------------------
+# A draft plan (next year's, being prepared with copy_plan) is in no open data
+# ------------------------------------------------------------------------------
+def test_a_draft_plan_is_in_no_download_api_answer_or_feed(
+    client, plan, make_item, make_indicator, report
+):
+    from livelihood.models import Domain, Item, Plan
+
+    item = make_item("1-1", title="城镇新增就业")
+    report(item, "2024-05", {make_indicator(item, "1.15", unit="万人"): "2300"})
+    draft = Plan.objects.create(
+        year=2025,
+        title="瑶海区2025年民生实事（草案）",
+        issued_on=datetime.date(2025, 4, 1),
+        declared_item_count=50,
+        published=False,
+    )
+    draft_domain = Domain.objects.create(plan=draft, number=1, name="就业创业")
+    secret = Item.objects.create(
+        plan=draft, domain=draft_domain, code="1-1", title="草案事项甲", lead_unit=item.lead_unit
+    )
+    # Even a report approved on a draft's item (nothing stops a unit opening one) stays out.
+    report(secret, "2025-05", {make_indicator(secret, "10", name="草案指标乙"): "7"})
+
+    for dataset in DATASETS:
+        for fmt in FORMATS:
+            assert client.get(download_url(dataset, fmt, year=2025)).status_code == 404
+            assert "草案" not in text_of(client.get(download_url(dataset, fmt)), fmt)
+    assert "2025" not in client.get(reverse("livelihood:data")).content.decode()
+    assert client.get("/api/v1/plans/2025").status_code == 404
+    plans = client.get("/api/v1/plans").json()
+    assert "2025" not in json.dumps(plans) and "2024" in json.dumps(plans)
+    feed = client.get(reverse("livelihood:feed")).content.decode()
+    assert "草案事项甲" not in feed and "城镇新增就业" in feed
