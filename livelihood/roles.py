@@ -2,8 +2,9 @@
 The two staff roles, as Django groups with exactly the permissions each needs.
 
 - 牵头单位填报员 (lead-unit staff): read the plan; enter their unit's monthly reports, figures
-  and milestones. Which unit is theirs comes from StaffProfile.lead_unit, and the admin
-  confines them to it on every path (livelihood/admin.py, UnitScopedAdmin).
+  and milestones; answer residents' published feedback on their unit's items. Which unit is
+  theirs comes from StaffProfile.lead_unit, and the admin confines them to it on every path
+  (livelihood/admin.py, UnitScopedAdmin).
 - 区民生办 (the coordinating office): everything in the portal's data, including the plan;
   sees who belongs to which unit and can lift a login lockout. Its StaffProfile has no unit.
 
@@ -35,6 +36,8 @@ UNIT_PERMISSIONS = frozenset(
     + [("delete", "figure")]
     # The reminders the unit was sent (send_reminders).
     + [("view", "reminderlog")]
+    # Residents' feedback on the unit's items, once published: read it and answer it.
+    + [("view", "feedback"), ("change", "feedback")]
 )
 
 # The office holds every permission of the portal's own models except managing staff
