@@ -7,12 +7,13 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from simple_history.models import HistoricalChanges
 
-from livelihood.models import Figure, ReminderLog, StaffProfile
+from livelihood.models import Feedback, Figure, ReminderLog, SatisfactionVote, StaffProfile
 
 pytestmark = pytest.mark.django_db
 
-# Figures are entered in the monthly report form; reminders are written by send_reminders.
-NOT_ADDED_IN_ADMIN = {Figure, ReminderLog}
+# Figures are entered in the monthly report form; reminders are written by send_reminders;
+# feedback and satisfaction votes come from residents on the public site.
+NOT_ADDED_IN_ADMIN = {Figure, ReminderLog, Feedback, SatisfactionVote}
 
 
 def admin_models():
