@@ -21,8 +21,11 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import Feedback, Item, Plan
@@ -193,7 +196,8 @@ def feedback_publish(*, feedback: Feedback, user, message: str | None = None) ->
         row = _locked(feedback)
         if message is not None:
             row.message = message
-        if row.state != State.PUBLISHED:
+        routed = row.state != State.PUBLISHED
+        if routed:
             now = timezone.now()
             row.state = State.PUBLISHED
             row.published_at = now
@@ -202,7 +206,39 @@ def feedback_publish(*, feedback: Feedback, user, message: str | None = None) ->
         row.moderated_at, row.moderated_by = timezone.now(), user
         row._change_reason = "公开留言"
         row.save()
+        if routed:
+            transaction.on_commit(lambda: notify_unit(row))
     return row
+
+
+def notify_unit(feedback: Feedback) -> None:
+    """Mail the lead unit's staff that a message awaits their answer (the text is public by
+    now; the resident's name and contact are not in the mail). A failed send is logged: the
+    message is in the unit's admin list either way."""
+    unit = feedback.item.lead_unit
+    recipients = sorted(
+        get_user_model()
+        .objects.filter(is_active=True, staff_profile__lead_unit=unit)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return
+    link = ""
+    if settings.PUBLIC_BASE_URL:
+        path = reverse("admin:livelihood_feedback_change", args=[feedback.pk])
+        link = f"答复入口：{settings.PUBLIC_BASE_URL.rstrip('/')}{path}\n"
+    body = (
+        f"{unit.name}：\n\n"
+        f"居民对“{feedback.item.code} {feedback.item.title}”的留言已经区民生办审核公开，"
+        f"请于{feedback.due_on:%Y年%-m月%-d日}前在管理后台“居民留言”中答复，答复将公开在留言下方。\n\n"
+        f"留言内容：\n{feedback.message}\n\n{link}"
+        "此邮件由系统自动发送。\n瑶海区民生实事办公室"
+    )
+    try:
+        send_mail(f"居民留言待答复：{feedback.item.code}", body, None, recipients)
+    except Exception:
+        logger.warning("留言转交通知发送失败：%s", feedback.item.code, exc_info=True)
 
 
 def feedback_reject(*, feedback: Feedback, user, reason: str, note: str = "") -> Feedback:

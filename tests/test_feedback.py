@@ -482,3 +482,33 @@ def test_the_messages_page_lists_every_published_message_in_pages(client, item, 
     with CaptureQueriesContext(connection) as again:
         client.get(url)
     assert len(first_page) == len(again)
+
+
+def test_publishing_mails_the_lead_units_staff_without_the_residents_details(
+    item, office, make_staff, unit, django_capture_on_commit_callbacks, mailoutbox
+):
+    make_staff("clerk-mail", unit, email="clerk@rsj.example")
+    make_staff("office-mail", email="office@example")
+    feedback = voice.feedback_submit(
+        item=item, message="希望增加夜间培训班次。", name="孙女士", contact="13600001111"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        voice.feedback_publish(feedback=feedback, user=office)
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == ["clerk@rsj.example"]
+    assert "希望增加夜间培训班次。" in mail.body and "前在管理后台" in mail.body
+    assert "孙女士" not in mail.body and "13600001111" not in mail.body
+
+
+def test_a_pending_message_leaves_cached_pages_alone_and_publishing_refreshes_them(
+    item, office, monkeypatch
+):
+    from livelihood import signals
+
+    bumps = []
+    monkeypatch.setattr(signals, "publication_bump", lambda using="default": bumps.append(using))
+    feedback = voice.feedback_submit(item=item, message="希望增加夜间培训班次。")
+    assert bumps == []
+    voice.feedback_publish(feedback=feedback, user=office)
+    assert bumps
