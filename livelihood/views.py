@@ -566,16 +566,11 @@ def _item(year, code):
     )
 
 
-def _refused(request, item, message, *, status=429):
-    """A submission refused (too many, queue full): the page says why, in Chinese."""
-    response = render(
-        request,
-        "livelihood/voice_refused.html",
-        {"plan": item.plan, "item": item, "message": message},
-        status=status,
-    )
-    if status == 429:
-        response["Retry-After"] = str(ratelimit.retry_after())
+def _refused(request, template, context, message):
+    """A submission refused (too many, queue full): the form again, with what the resident
+    wrote, and why it was not taken, in Chinese (HTTP 429)."""
+    response = render(request, template, context | {"refusal": message}, status=429)
+    response["Retry-After"] = str(ratelimit.retry_after())
     return response
 
 
@@ -604,9 +599,16 @@ TOO_MANY_VOTES = "评价提交过于频繁，请稍后再试。"
 def item_feedback(request, year, code):
     item = _item(year, code)
     form = FeedbackForm(request.POST or None)
+    context = {
+        "plan": item.plan,
+        "item": item,
+        "form": form,
+        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
+    }
+    template = "livelihood/feedback_form.html"
     if request.method == "POST" and (form.is_bot or form.is_valid()):
         if not _within_limits(request, item, "feedback"):
-            return _refused(request, item, TOO_MANY_FEEDBACK)
+            return _refused(request, template, context, TOO_MANY_FEEDBACK)
         if form.is_bot:
             logger.info("留言表单的隐藏字段被填写，按自动提交处理，未保存：%s", item.code)
         else:
@@ -620,15 +622,9 @@ def item_feedback(request, year, code):
                     contact=data["contact"],
                 )
             except voice.QueueFull as refusal:
-                return _refused(request, item, refusal.message)
+                return _refused(request, template, context, refusal.message)
         return redirect("livelihood:item-feedback-thanks", item.plan.year, item.code)
-    context = {
-        "plan": item.plan,
-        "item": item,
-        "form": form,
-        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
-    }
-    return render(request, "livelihood/feedback_form.html", context)
+    return render(request, template, context)
 
 
 def item_feedback_thanks(request, year, code):
@@ -679,7 +675,8 @@ def item_rate(request, year, code):
     voted = satisfaction.has_voted(item, token)
     if request.method == "POST" and (form.is_bot or form.is_valid()):
         if not _within_limits(request, item, "vote"):
-            return _refused(request, item, TOO_MANY_VOTES)
+            context = {"plan": item.plan, "item": item, "form": form, "voted": voted}
+            return _refused(request, "livelihood/rate_form.html", context, TOO_MANY_VOTES)
         if form.is_bot:
             logger.info("评价表单的隐藏字段被填写，按自动提交处理，未保存：%s", item.code)
             return redirect(reverse("livelihood:item-detail", args=[year, code]) + "#satisfaction")

@@ -367,9 +367,10 @@ def test_the_queue_never_holds_more_than_its_bound(client, item, make_item, sett
     settings.FEEDBACK_QUEUE_MAX = 3
     for number in range(2):
         assert send(client, item, REMOTE_ADDR=f"10.1.0.{number}").status_code == 302
-    full = send(client, item, REMOTE_ADDR="10.1.0.9")
+    full = send(client, item, message="这条留言被拒收时不应丢失。", REMOTE_ADDR="10.1.0.9")
     assert full.status_code == 429
     assert "待处理的留言较多" in full.content.decode()
+    assert "这条留言被拒收时不应丢失。" in full.content.decode()  # the form again, as typed
     other = make_item()
     assert send(client, other, REMOTE_ADDR="10.1.1.1").status_code == 302
     assert send(client, make_item(), REMOTE_ADDR="10.1.1.2").status_code == 429
