@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('livelihood', '0008_satisfaction_vote'),
+        ('livelihood', '0009_evaluation_and_plans'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
