@@ -323,6 +323,7 @@ class ReportWorkflowAdmin:
             months=months,
             table=table,
             overdue=board.overdue_by_unit(rows),
+            feedback_overdue=board.feedback_overdue_by_unit(items, today) if plan else [],
             units=units if unscoped else [],
             domains=domains,
             unit=unit,

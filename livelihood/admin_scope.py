@@ -2,7 +2,8 @@
 Confinement of lead-unit staff to their own unit's rows, on every admin path.
 
 `UnitScopedAdmin` is the base of the admins of items, indicators, planned values, reports,
-figures and milestones. For a lead-unit user (roles.unit_of) it narrows:
+figures, milestones and residents' feedback (livelihood/admin_voice.py). For a lead-unit
+user (roles.unit_of) it narrows:
 
 - `get_queryset`: the change list, the change, delete and history views by URL (a foreign
   row is "not found": Django redirects to the admin index), bulk actions (they act on the
@@ -32,7 +33,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import roles, security
-from .models import Figure, Indicator, Item, Milestone, MonthlyReport, PlannedValue
+from .models import Feedback, Figure, Indicator, Item, Milestone, MonthlyReport, PlannedValue
 
 # How each confined model leads to its lead unit.
 UNIT_PATHS = {
@@ -42,6 +43,7 @@ UNIT_PATHS = {
     MonthlyReport: "item__lead_unit",
     Figure: "report__item__lead_unit",
     Milestone: "item__lead_unit",
+    Feedback: "item__lead_unit",
 }
 
 _SCOPE = "_livelihood_scope"

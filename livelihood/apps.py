@@ -9,7 +9,13 @@ class LivelihoodConfig(AppConfig):
 
     def ready(self):
         # Every change residents can see raises the publication version (cached pages).
-        from . import admin_publication, roles, security, signals  # noqa: F401 (registers its admin)
+        from . import (  # noqa: F401 (admin_publication, admin_voice: register their admins)
+            admin_publication,
+            admin_voice,
+            roles,
+            security,
+            signals,
+        )
 
         signals.connect()
         post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")

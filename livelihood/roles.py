@@ -2,8 +2,9 @@
 The staff roles, as Django groups with exactly the permissions each needs.
 
 - 牵头单位填报员 (lead-unit staff): read the plan; enter their unit's monthly reports, figures
-  and milestones. Which unit is theirs comes from StaffProfile.lead_unit, and the admin
-  confines them to it on every path (livelihood/admin.py, UnitScopedAdmin).
+  and milestones; answer residents' published feedback on their unit's items. Which unit is
+  theirs comes from StaffProfile.lead_unit, and the admin confines them to it on every path
+  (livelihood/admin.py, UnitScopedAdmin).
 - 区民生办 (the coordinating office): everything in the portal's data, including the plan;
   sees who belongs to which unit and can lift a login lockout. Its StaffProfile has no unit.
 - 街镇评价员 (a street's account): peer review (互评) and nothing else. Its StaffProfile names
@@ -41,6 +42,8 @@ UNIT_PERMISSIONS = frozenset(
     + [("delete", "figure")]
     # The reminders the unit was sent (send_reminders).
     + [("view", "reminderlog")]
+    # Residents' feedback on the unit's items, once published: read it and answer it.
+    + [("view", "feedback"), ("change", "feedback")]
 )
 # Rating other units and streets (互评): a unit's own and a street's only permission.
 UNIT_CODENAMES = frozenset(f"{action}_{model}" for action, model in UNIT_PERMISSIONS) | {

@@ -32,6 +32,9 @@ PUBLIC_MODELS = (
     models.EvaluationRound,
     models.EvaluationCriterion,
     models.EvaluationScore,
+    # Residents' voice and publicity (item, unit, home and calendar pages).
+    models.SatisfactionVote,
+    models.PublicityMonth,
 )
 
 DISPATCH_PREFIX = "livelihood.publication"
@@ -51,6 +54,25 @@ def connect():
         sender=models.Item.partner_units.through,
         dispatch_uid=f"{DISPATCH_PREFIX}.partners",
     )
+    m2m_changed.connect(
+        partners_changed,
+        sender=models.PublicityMonth.items.through,
+        dispatch_uid=f"{DISPATCH_PREFIX}.publicity-items",
+    )
+    post_save.connect(
+        feedback_saved, sender=models.Feedback, dispatch_uid=f"{DISPATCH_PREFIX}.save.feedback"
+    )
+    post_delete.connect(
+        changed, sender=models.Feedback, dispatch_uid=f"{DISPATCH_PREFIX}.delete.feedback"
+    )
+
+
+def feedback_saved(sender, instance, created, using=None, **kwargs):
+    """A message arriving in the moderation queue changes no public page (and a flood of
+    them must not empty the page cache); publishing, answering and withdrawing do."""
+    if created and instance.state == models.Feedback.State.PENDING:
+        return
+    publication_bump(using or "default")
 
 
 def partners_changed(sender, action, using=None, **kwargs):

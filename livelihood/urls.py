@@ -45,6 +45,25 @@ urlpatterns = [
         "<int:year>/domains/<int:number>/", public_page(views.domain_detail), name="domain-detail"
     ),
     path("<int:year>/items/<str:code>/", public_page(views.item_detail), name="item-detail"),
+    # Residents' voice: the forms are pages of their own, never cached (CSRF token, cookie).
+    path("<int:year>/items/<str:code>/feedback/", views.item_feedback, name="item-feedback"),
+    path(
+        "<int:year>/items/<str:code>/feedback/thanks/",
+        public_page(views.item_feedback_thanks),
+        name="item-feedback-thanks",
+    ),
+    path(
+        "<int:year>/items/<str:code>/messages/",
+        public_page(views.item_messages),
+        name="item-messages",
+    ),
+    path("<int:year>/items/<str:code>/rate/", views.item_rate, name="item-rate"),
+    path(
+        "<int:year>/items/<str:code>/rate/thanks/",
+        public_page(views.item_rate_thanks),
+        name="item-rate-thanks",
+    ),
+    path("<int:year>/publicity/", public_page(views.publicity), name="publicity"),
     path("<int:year>/units/<slug:code>/", public_page(views.unit_detail), name="unit-detail"),
     path("<int:year>/streets/<slug:code>/", public_page(views.street_detail), name="street-detail"),
     path("<int:year>/search/", public_page(views.search), name="search"),

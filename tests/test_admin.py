@@ -8,11 +8,14 @@ from django.urls import reverse
 from simple_history.models import HistoricalChanges
 
 from livelihood.models import (
+    EvaluationCriterion,
     EvaluationScore,
+    Feedback,
     Figure,
     ImportUpload,
     PeerReview,
     ReminderLog,
+    SatisfactionVote,
     StaffProfile,
 )
 
@@ -21,14 +24,38 @@ pytestmark = pytest.mark.django_db
 # Figures are entered in the monthly report form; reminders are written by send_reminders;
 # uploads waiting for confirmation by the import (livelihood/admin_imports.py); evaluation
 # scores are computed when a round closes (manual ones on the round's page); peer reviews are
-# given on the 互评 page.
-NOT_ADDED_IN_ADMIN = {Figure, ReminderLog, ImportUpload, EvaluationScore, PeerReview}
+# given on the 互评 page; feedback and satisfaction votes come from residents on the public site.
+NOT_ADDED_IN_ADMIN = {
+    Figure,
+    ReminderLog,
+    ImportUpload,
+    EvaluationScore,
+    PeerReview,
+    Feedback,
+    SatisfactionVote,
+}
+
+
+# Edited only inside their parent's page: a round's criteria on the round.
+INLINE_ONLY = {EvaluationCriterion}
 
 
 def admin_models():
-    """The app's models; history rows are shown in each object's history, not on their own."""
+    """The app's models; history rows are shown in each object's history, not on their own,
+    and inline-only models on their parent's page."""
     models = apps.get_app_config("livelihood").get_models()
-    return [model for model in models if not issubclass(model, HistoricalChanges)]
+    return [
+        model
+        for model in models
+        if not issubclass(model, HistoricalChanges) and model not in INLINE_ONLY
+    ]
+
+
+def test_inline_only_models_are_edited_on_their_parents_page(office):
+    from livelihood.admin_evaluation import CriterionInline, EvaluationRoundAdmin
+
+    assert CriterionInline.model is EvaluationCriterion
+    assert CriterionInline in EvaluationRoundAdmin.inlines
 
 
 @pytest.fixture

@@ -61,6 +61,11 @@ PAGES = [
     PageType("month", url("month-detail", 2024, "2024-06"), ("main h1", "6月")),
     PageType("about", url("about"), ("main", "瑶民生办〔2024〕1号")),
     PageType("data", url("data"), ("main a[href$='/2024/data/figures.xlsx']", "XLSX")),
+    # Residents' voice and publicity.
+    PageType("feedback", url("item-feedback", 2024, "1-1"), ("main h1", "我要留言")),
+    PageType("messages", url("item-messages", 2024, "1-1"), ("main h1", "居民留言")),
+    PageType("rate", url("item-rate", 2024, "1-1"), ("main legend", "是否满意")),
+    PageType("publicity", url("publicity", 2024), ("main h1", "宣传月历")),
     PageType("404", "/2024/no-such-page/", ("main h1", "页面不存在"), status=404),
 ]
 PAGE_IDS = [page.id for page in PAGES]

@@ -312,7 +312,8 @@ def test_satisfaction_scores_are_the_mean_of_votes_until_a_moment(world, unit):
     assert (score.votes, score.satisfied, score.basic, score.unsatisfied) == (4, 2, 1, 1)
     assert (score.aware_yes, score.aware_answered) == (2, 4)
     assert score.score == Decimal(65)  # (100 + 100 + 60 + 0) / 4
-    assert world["theirs"].pk not in satisfaction_scores(item.plan)
+    unrated = satisfaction_scores(item.plan)[world["theirs"].pk]
+    assert (unrated.votes, unrated.score) == (0, None)
     world["round"].criteria.create(name="群众满意度", kind=Kind.SATISFACTION, weight=10)
     mine, _ = scores_of(evaluation.results(world["round"]), unit)
     assert mine["群众满意度"] == Decimal(65)

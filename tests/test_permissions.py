@@ -1,7 +1,8 @@
 """Lead-unit staff reach their own unit's rows only, on every path the admin registers.
 
 The matrix: five units (twenty ordered pairs), each with an item, an indicator, a planned
-value, a report, a figure and a milestone whose texts carry the unit's tag (ZQAAAA … ZQEEEE). Every
+value, a report, a figure, a milestone and a published resident's message whose texts carry
+the unit's tag (ZQAAAA … ZQEEEE). Every
 URL of every ModelAdmin (and the site's own views) is walked from `admin.site.get_urls()`, so
 a view added later (the reporting board, the review queue) is covered without listing it
 here. For each viewer and each other unit the test asserts that no page shows the other
@@ -28,6 +29,7 @@ from livelihood import roles
 from livelihood.admin_scope import UNIT_PATHS
 from livelihood.models import (
     Domain,
+    Feedback,
     Figure,
     Indicator,
     Item,
@@ -101,6 +103,16 @@ def world():
         milestone = Milestone.objects.create(
             item=item, number=1, title=f"节点{tag(letter)}", planned_on=datetime.date(2024, 9, 30)
         )
+        # Published (routed to the unit), with a contact only the office may see.
+        feedback = Feedback.objects.create(
+            item=item,
+            message=f"留言{tag(letter)}",
+            name=f"称呼{tag(letter)}",
+            contact=f"电话{tag(letter)}",
+            state="published",
+            published_at=datetime.datetime(2024, 6, 3, 9, tzinfo=datetime.UTC),
+            due_on=datetime.date(2024, 6, 10),
+        )
         user = User.objects.create_user(f"clerk-{letter.lower()}", is_staff=True)
         user.groups.add(unit_group)
         StaffProfile.objects.create(user=user, lead_unit=unit)
@@ -117,6 +129,7 @@ def world():
             MonthlyReport: report,
             Figure: figure,
             Milestone: milestone,
+            Feedback: feedback,
         }
     return {"plan": plan, "domain": domain, "street": street, "units": units}
 
@@ -526,6 +539,8 @@ def test_roles_are_groups_with_exactly_their_permissions(db):
         "change_milestone",
         "view_reminderlog",
         "rate_peers",
+        "view_feedback",
+        "change_feedback",
     }
     office_codes = set(office.permissions.values_list("content_type__app_label", "codename"))
     assert ("livelihood", "change_item") in office_codes

@@ -65,6 +65,8 @@ PAGES = {
     ),
     "month-index": (url("month-index", YEAR), f"{YEAR}年2月"),
     "month-detail": (url("month-detail", YEAR, f"{YEAR}-02"), ITEM),
+    "item-messages": (url("item-messages", YEAR, "1-1"), ITEM),
+    "publicity": (url("publicity", YEAR), f"{YEAR}年民生实事宣传月历"),
 }
 
 

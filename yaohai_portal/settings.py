@@ -320,6 +320,48 @@ if not 1 <= REPORT_DUE_DAY <= 28:
 if not 0 <= PROGRESS_TOLERANCE_POINTS <= 100:
     raise ImproperlyConfigured("PROGRESS_TOLERANCE_POINTS 应在 0 到 100 之间。")
 
+
+# ------------------------------------------------------------------------------
+# Residents' voice: feedback, satisfaction votes (livelihood/voice.py, satisfaction.py)
+# ------------------------------------------------------------------------------
+def env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ImproperlyConfigured(
+            f"环境变量 {name} 应为 {low} 到 {high} 之间的整数，实际为 {raw!r}。"
+        )
+    return value
+
+
+# A lead unit answers published feedback within this many working days (Monday to Friday).
+FEEDBACK_ANSWER_WORKING_DAYS = env_int("FEEDBACK_ANSWER_WORKING_DAYS", 5, 1, 60)
+# Public holidays (no working day) as YYYY-MM-DD, comma-separated: 2024-10-01,2024-10-02.
+# Weekend days worked in lieu (调休上班) are not modelled: a Saturday is never a working day.
+PUBLIC_HOLIDAYS = frozenset(
+    datetime.date.fromisoformat(day) for day in env_list("PUBLIC_HOLIDAYS", "")
+)
+# At most this many messages wait for moderation, in all and per item; beyond that a new
+# message is refused (HTTP 429) until the office has worked through the queue.
+FEEDBACK_QUEUE_MAX = env_int("FEEDBACK_QUEUE_MAX", 200, 1, 100000)
+FEEDBACK_QUEUE_MAX_PER_ITEM = env_int("FEEDBACK_QUEUE_MAX_PER_ITEM", 20, 1, 100000)
+# Rate limits per RATE_LIMIT_WINDOW_SECONDS, counted in the `default` cache (shared by every
+# app server when REDIS_URL is set): messages and votes per client address and per item.
+RATE_LIMIT_WINDOW_SECONDS = env_int("RATE_LIMIT_WINDOW_SECONDS", 3600, 10, 86400)
+FEEDBACK_LIMIT_PER_ADDRESS = env_int("FEEDBACK_LIMIT_PER_ADDRESS", 5, 1, 100000)
+FEEDBACK_LIMIT_PER_ITEM = env_int("FEEDBACK_LIMIT_PER_ITEM", 30, 1, 100000)
+VOTE_LIMIT_PER_ADDRESS = env_int("VOTE_LIMIT_PER_ADDRESS", 60, 1, 100000)
+VOTE_LIMIT_PER_ITEM = env_int("VOTE_LIMIT_PER_ITEM", 600, 1, 100000)
+# The client's address is REMOTE_ADDR. Behind a reverse proxy, name the header the proxy sets
+# (X-Real-IP, or X-Forwarded-For, of which the last address, the one the proxy added, is
+# used). Never set it without a proxy that overwrites the header: clients could forge it.
+CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "").strip()
+# Residents who see the CSRF refusal (cookies off, a form left open for days) read it in Chinese.
+CSRF_FAILURE_VIEW = "livelihood.views.csrf_failure"
+
 # ------------------------------------------------------------------------------
 # Email: reminders to lead units (manage.py send_reminders)
 # ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from livelihood.progress import format_percent
+
 register = template.Library()
 
 OVERDUE = mark_safe('<span class="status status--overdue">逾期未报</span>')
@@ -19,3 +21,9 @@ def status_badge(status, overdue=False):
     if overdue:
         return format_html("{} {}", badge, OVERDUE)
     return badge
+
+
+@register.filter
+def percent(fraction):
+    """A share (0–1) as the pages write it: 37.5%; "—" when there is none."""
+    return format_percent(fraction)
