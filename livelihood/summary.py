@@ -574,7 +574,9 @@ class _Sheet:
         ws.oddFooter.left.size = 8
         ws.oddFooter.center.text = "第 &P 页，共 &N 页"
         ws.oddFooter.center.size = 9
-        ws.oddFooter.right.text = "瑶海区民生实事办公室"
+        ws.oddFooter.right.text = (
+            f"生成于 {timezone.localtime(summary.generated_at):%Y-%m-%d %H:%M}"
+        )
         ws.oddFooter.right.size = 8
         if summary.demo:
             ws.oddHeader.center.text = "演示数据，不是正式统计"
