@@ -6,8 +6,13 @@ Only the coordinating office may: a superuser, or an active staff account whose 
 names no lead unit (the admin's own test for an unscoped user). Lead-unit staff, and staff
 accounts without a profile, get 403; a visitor who is not logged in is sent to the admin login.
 
-The views are not wired into a URLconf here: `summary_urlpatterns` is included under the admin
-path by yaohai_portal/urls.py (see its comment), ahead of `admin.site.urls`.
+`summary_urlpatterns` is meant to be included under the admin's path, ahead of the admin
+itself (whose catch-all would otherwise answer first), in yaohai_portal/urls.py:
+
+    path(f"{settings.ADMIN_URL}exports/", include(summary_urlpatterns)),
+    path(settings.ADMIN_URL, admin.site.urls),
+
+and the admin index links to `reverse("summary-export")`. tests/urls_summary.py does the same.
 """
 
 import tempfile
