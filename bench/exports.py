@@ -43,6 +43,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -416,6 +417,10 @@ def main():
         floor(fmt, int(rows), types, out)
         return
     options = arguments()
+    # Stopped by a signal, it still drops its database and removes its files (the finally
+    # blocks); a shell starts a background job with SIGINT ignored.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if not Path(TIME).exists():
         sys.exit(
             "bench: /usr/bin/time is not installed. On Debian: apt-get install time "

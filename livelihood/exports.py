@@ -23,6 +23,7 @@ Every text cell goes through `spreadsheet.neutralise()`; numbers are written as 
 """
 
 import contextlib
+import copy
 import csv
 import errno
 import io
@@ -211,10 +212,23 @@ def text(value):
 
 def cell(ws, value, *, font=None, fill=None, border=None, alignment=None, number_format=None):
     """A write-only cell; every text goes through `text()`. A string that still looked like a
-    formula would be stored as one by openpyxl, so the type is set to text explicitly."""
+    formula would be stored as one by openpyxl, so the type is set to text explicitly.
+
+    Assigning a style makes openpyxl hash it to find it in the workbook's style lists, which
+    costs more than writing the cell; each combination is therefore worked out once per
+    workbook and copied after (`_style` is openpyxl 3.1's array of those list positions)."""
     made = WriteOnlyCell(ws, value=text(value))
     if isinstance(made.value, str):
         made.data_type = "s"
+    style = (font, fill, border, alignment, number_format)
+    if style == (None, None, None, None, None):
+        return made
+    cache = ws.parent.__dict__.setdefault("_export_styles", {})
+    key = (*map(id, style[:4]), number_format)
+    known = cache.get(key)
+    if known is not None:
+        made._style = copy.copy(known[1])
+        return made
     if font is not None:
         made.font = font
     if fill is not None:
@@ -225,6 +239,8 @@ def cell(ws, value, *, font=None, fill=None, border=None, alignment=None, number
         made.alignment = alignment
     if number_format is not None:
         made.number_format = number_format
+    # The style objects are kept with their positions, so that no id() in a key is reused.
+    cache[key] = (style, copy.copy(made._style))
     return made
 
 

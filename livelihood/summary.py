@@ -36,6 +36,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import progress
@@ -515,6 +516,15 @@ class _Sheet:
         for index, width in enumerate(widths, 1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
         self.row = 0
+        self.merges = []
+
+    def merge(self, ref: str):
+        """Merge a range when the sheet is finished: openpyxl checks each range it is given
+        against all before it, which grows with the square of their number."""
+        self.merges.append(CellRange(ref))
+
+    def finish(self):
+        self.ws.merged_cells = MultiCellRange(self.merges)
 
     def append(self, cells, *, height=None):
         self.row += 1
@@ -530,7 +540,7 @@ class _Sheet:
             + [cell(self.ws, None, fill=fill, border=border) for _ in self.widths[1:]],
             height=height,
         )
-        self.ws.merged_cells.add(f"A{self.row}:{last}{self.row}")
+        self.merge(f"A{self.row}:{last}{self.row}")
 
     def header(self, titles):
         lines = max(_lines_needed(t, w) for t, w in zip(titles, self.widths, strict=False))
@@ -617,6 +627,7 @@ def _summary_sheets(workbook, summary: SummaryMonth) -> int:
 
     _write_totals(sheet, summary, totals)
     _write_notes(sheet, summary)
+    sheet.finish()
     _write_ranking(workbook, summary, totals)
     return count
 
@@ -679,7 +690,7 @@ def _write_item(sheet: _Sheet, item: ItemLine):
         for column, (_, _, item_own) in enumerate(COLUMNS, 1):
             if item_own:
                 letter = get_column_letter(column)
-                sheet.ws.merged_cells.add(f"{letter}{first}:{letter}{last}")
+                sheet.merge(f"{letter}{first}:{letter}{last}")
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -694,7 +705,7 @@ def _write_totals(sheet: _Sheet, summary: SummaryMonth, totals: Totals):
     titles = ["领域", "", "事项数", "平均进度", "序时进度"]
     titles += [status.label for status in STATUS_COLUMNS] + ["逾期未报"]
     sheet.header(titles)
-    sheet.ws.merged_cells.add(f"A{sheet.row}:B{sheet.row}")
+    sheet.merge(f"A{sheet.row}:B{sheet.row}")
     domains = list(summary.plan.domains.order_by("number"))
     for domain in domains:
         parts = totals.by_domain.get(domain.number, [])
@@ -717,7 +728,7 @@ def _totals_row(sheet: _Sheet, label: str, parts, *, font=BODY_FONT):
     ]
     cells.append(sheet.value(rolled.overdue, font=font, number_format="0"))
     sheet.append(cells, height=_height(_lines_needed(label, sum(sheet.widths[:2]))))
-    sheet.ws.merged_cells.add(f"A{sheet.row}:B{sheet.row}")
+    sheet.merge(f"A{sheet.row}:B{sheet.row}")
 
 
 def _notes(summary: SummaryMonth) -> list[str]:
@@ -794,3 +805,4 @@ def _write_ranking(workbook, summary: SummaryMonth, totals: Totals):
         height=_height(_lines_needed(note, sum(sheet.widths))),
         alignment=LEFT,
     )
+    sheet.finish()
