@@ -27,8 +27,8 @@ For each database (a temporary SQLite file, a temporary PostgreSQL database) it
    after taking off what a Django process costs before it exports anything (`manage.py
    export_summary --help`, measured in the same run), and
    the most CPU that other processes took during any repetition (a shared machine skews the
-   figures: rerun when that column is not near 0). Before each run it waits (at most a
-   minute) for a second in which other processes use under 10% of the CPU.
+   figures: rerun when that column is not near 0). Before each run it waits (at most --wait
+   seconds, 60) for a second in which other processes use under 10% of the CPU.
 
 The goals (issue 5): within 3 × the openpyxl floor, and under 300 MB peak. Results also go to
 var/bench/ as JSON. It needs /usr/bin/time (Debian: `apt-get install time`) and, for
@@ -127,11 +127,12 @@ class Timing:
     """CPU accounting from /proc, shared with bench/run.py: what this benchmark's processes
     (the measured ones, reaped; PostgreSQL) used against what the whole machine did."""
 
-    def __init__(self):
+    def __init__(self, wait):
         sys.path.insert(0, str(HERE))
         import run  # bench/run.py
 
         self.run = run
+        self.wait = wait
 
     def snapshot(self):
         return self.run.cpu_snapshot(-1)
@@ -140,7 +141,8 @@ class Timing:
         return self.run.other_cpu(before, self.snapshot())
 
     def quiet(self):
-        self.run.quiet(-1, seconds=60)
+        if self.wait:
+            self.run.quiet(-1, seconds=self.wait)
 
 
 # ------------------------------------------------------------------------------
@@ -400,6 +402,12 @@ def arguments():
         help="a PostgreSQL server to create the temporary database on",
     )
     parser.add_argument(
+        "--wait",
+        type=int,
+        default=60,
+        help="seconds to wait at most before each run for other processes to leave the CPU (60)",
+    )
+    parser.add_argument(
         "--scale", default="", help="extra generate_scale_data options, e.g. '--years 2'"
     )
     options = parser.parse_args()
@@ -428,7 +436,7 @@ def main():
         )
     if not PYTHON.exists():
         sys.exit("bench: .venv is missing; run `make setup` (or `make test`) first.")
-    timing = Timing()
+    timing = Timing(options.wait)
     results = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine(),
