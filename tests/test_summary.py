@@ -561,3 +561,17 @@ def test_the_form_explains_a_month_outside_the_plan(client, routed, plan, june):
     response = client.get(URL, {"plan": 2024, "month": "2024-02", "format": "xlsx"})
     assert response.status_code == 200
     assert "不在2024年度计划期内" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [(1, "一"), (9, "九"), (10, "十"), (12, "十二"), (20, "二十"), (35, "三十五")],
+)
+def test_domain_headings_count_in_chinese(number, words):
+    assert summary.chinese_number(number) == words
+
+
+def test_control_characters_xml_cannot_hold_are_dropped(plan, domain, make_item):
+    make_item("1-1", title="事项\x01名称\x0b")
+    ws = workbook(build(plan))["汇总表"]
+    assert item_rows(ws)["1-1"][1].value == "事项名称"
