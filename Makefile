@@ -7,7 +7,7 @@ WORKERS ?= 2
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint serve setup clean bench
+.PHONY: run test lint serve setup clean bench bench-exports
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）" % sys.version.split()[0])'
@@ -44,6 +44,12 @@ test: $(VENV)/.test-deps
 # not (bench/run.py says how; needs wrk). BENCH_ARGS="--databases sqlite --repeat 1" is quicker.
 bench: $(VENV)/.run-deps
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The summary and all-figures exports at ten plan years of data, against openpyxl's write-only
+# floor, each run under /usr/bin/time -v (bench/exports.py says how; needs Debian's `time`).
+# BENCH_EXPORTS_ARGS="--databases sqlite --repeat 1" is quicker.
+bench-exports: $(VENV)/.run-deps
+	$(BIN)/python bench/exports.py $(BENCH_EXPORTS_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -1,18 +1,20 @@
 """
-What every spreadsheet the portal writes shares.
+What every export does to a cell before a spreadsheet program sees it.
 
-A cell whose text begins with `=`, `+`, `-` or `@` is run as a formula by Excel and
-LibreOffice when the file is opened (CSV injection, OWASP); a leading tab or carriage return
-lets some of them slip through the same way. `neutralise()` puts an apostrophe before such
-text, so it is shown as written and never run. Numbers, dates and booleans pass unchanged and
-stay numeric cells: -3 is a number, "-3" typed as text is not.
+A text that begins with `=`, `+`, `-` or `@` is run as a formula by Excel, LibreOffice and
+WPS when a CSV file is opened, and openpyxl itself stores such a string as a formula; a tab or
+a carriage return in front hides the same payload from a casual look (OWASP, "CSV Injection").
+`neutralise()` puts an apostrophe in front of such a text, so that it is shown as the text it
+is and never evaluated. Numbers, dates and None pass unchanged: a negative count stays a
+number.
 """
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value):
-    """`value`, or for text a spreadsheet would run as a formula, that text behind an `'`."""
+    """The value as a spreadsheet may safely receive it: a text that would start a formula
+    gets a leading apostrophe; anything that is not a text is returned as it is."""
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value

@@ -137,3 +137,20 @@ def test_clerk_cannot_open_another_units_report(clerk_of, unit, other_unit, make
     assert response.status_code in (302, 403, 404)
     listing = client.get(reverse("admin:livelihood_monthlyreport_changelist"))
     assert theirs not in listing.context["cl"].result_list
+
+
+def test_the_admin_index_leads_the_office_to_imports_and_the_summary(office):
+    page = office.get(reverse("admin:index")).content.decode()
+    for name in (
+        "summary-export",
+        "admin:livelihood_figure_import",
+        "admin:livelihood_item_import",
+    ):
+        assert f'href="{reverse(name)}"' in page, name
+    assert office.get(reverse("summary-export")).status_code == 200
+
+
+def test_a_lead_unit_clerk_gets_no_summary(clerk_of, unit):
+    clerk = clerk_of(unit)
+    assert clerk.get(reverse("summary-export")).status_code == 403
+    assert reverse("summary-export") not in clerk.get(reverse("admin:index")).content.decode()

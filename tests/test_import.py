@@ -436,3 +436,45 @@ def test_the_command_refuses_what_it_cannot_do(world, tmp_path, args, message):
     path = write(tmp_path, xlsx([row("1-1", 1, "100")]))
     with pytest.raises(CommandError, match=message):
         call_command("import_figures", path, "--month", "2024-06", *args)
+
+
+# ------------------------------------------------------------------------------
+# Round trip with the office's export (livelihood/exports.py)
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_months_exported_figures_import_back_changing_nothing(world, report, fmt):
+    from livelihood.exports import write_figures
+
+    s1, s2 = world["streets"]
+    report(world["jobs"], "2024-05", {world["count"]: "9000"})
+    report(world["jobs"], "2024-06", {world["count"]: "11500"})
+    report(world["rate_item"], "2024-06", {world["rate"]: "97.5"})
+    report(
+        world["street_item"],
+        "2024-06",
+        {world["by_street"]: "12"},
+        streets={(world["by_street"], s1): "5", (world["by_street"], s2): "7"},
+    )
+    report(world["foreign"], "2024-06", {world["foreign_indicator"]: "30"})
+    stream = io.BytesIO()
+    assert write_figures(stream, fmt, world["plan"], JUNE) == 6  # May is left out
+    before = state()
+
+    outcome = figures_import(
+        data=stream.getvalue(), file_name=f"六月.{fmt}", month=JUNE, user=world["office"]
+    )
+
+    assert outcome.ok, outcome.errors
+    assert outcome.count("未变化") == 6
+    assert state() == before
+
+
+def test_export_figures_writes_one_month_for_import_figures(world, report, tmp_path):
+    report(world["jobs"], "2024-05", {world["count"]: "9000"})
+    report(world["jobs"], "2024-06", {world["count"]: "11500"})
+    path = tmp_path / "六月.csv"
+    call_command("export_figures", "--plan", "2024", "--month", "2024年6月", "-o", str(path))
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1:] == ["1-1,1,城镇就业人员新增,2024-06,,11500,人"]
+    with pytest.raises(CommandError, match="--month"):
+        call_command("export_figures", "--plan", "2024", "--month", "六月", "-o", str(path))

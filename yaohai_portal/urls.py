@@ -4,6 +4,8 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
+from livelihood.summary_views import summary_urlpatterns
+
 admin.site.site_header = "瑶海区民生实事进度公开平台 · 管理后台"
 admin.site.site_title = "民生实事管理后台"
 admin.site.index_title = "填报、审核与计划管理"
@@ -18,6 +20,8 @@ def healthz(request):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The office's summary download (汇总表), under the admin's address and ahead of it.
+    path(f"{settings.ADMIN_URL}exports/", include(summary_urlpatterns)),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("livelihood.urls")),
 ]
