@@ -43,12 +43,49 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+class KeepsApprovedData:
+    """A plan, an item or an indicator that approved reports hang on is not deleted: the
+    deletion would take published figures with it (the foreign keys cascade, so that the
+    demo and the scale data can be removed by their commands). Refused on the delete page,
+    by URL and in bulk actions, judged on the database when the deletion happens."""
+
+    approved_lookup = ""  # from MonthlyReport to this model, e.g. "item"
+
+    def _carries_approved(self, objs) -> bool:
+        return MonthlyReport.objects.filter(
+            state=MonthlyReport.State.APPROVED,
+            **{f"{self.approved_lookup}__in": [obj.pk for obj in objs]},
+        ).exists()
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and not (obj is not None and self._carries_approved([obj]))
+
+    def _refuse_if_approved(self, objs):
+        if self._carries_approved(objs):
+            raise PermissionDenied(
+                f"所选{self.model._meta.verbose_name}已有审核公开的月度数据，不能删除；"
+                "如需调整，请修改而不是删除。"
+            )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self._refuse_if_approved([obj])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            self._refuse_if_approved(list(queryset))
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(KeepsApprovedData, admin.ModelAdmin):
     """Plans, and next year's: "复制为下一年度计划" starts a draft from the selected plan
     (plans.plan_copy); the draft is invisible to residents until 已发布 is ticked (or the
     publish action runs)."""
 
+    approved_lookup = "item__plan"
     inlines = [DomainInline]
     list_display = [
         "year",
@@ -167,8 +204,9 @@ class MilestoneInline(UnitScopedInline):
 
 
 @admin.register(Item)
-class ItemAdmin(PlanImportAdmin, UnitScopedAdmin):
+class ItemAdmin(KeepsApprovedData, PlanImportAdmin, UnitScopedAdmin):
     unit_path = "lead_unit"
+    approved_lookup = "item"
     inlines = [IndicatorInline, MilestoneInline]
     list_display = [
         "code",
@@ -218,8 +256,9 @@ class PlannedValueAdmin(UnitScopedAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(UnitScopedAdmin):
+class IndicatorAdmin(KeepsApprovedData, UnitScopedAdmin):
     unit_path = "item__lead_unit"
+    approved_lookup = "figures__indicator"
     inlines = [PlannedValueInline]
     list_display = ["__str__", "kind", "target_column", "latest_column"]
     list_filter = ["kind", "item__plan"]

@@ -154,3 +154,30 @@ def test_a_lead_unit_clerk_gets_no_summary(clerk_of, unit):
     clerk = clerk_of(unit)
     assert clerk.get(reverse("summary-export")).status_code == 403
     assert reverse("summary-export") not in clerk.get(reverse("admin:index")).content.decode()
+
+
+def test_what_approved_figures_hang_on_is_not_deleted(
+    office, plan, make_item, make_indicator, report
+):
+    from livelihood.models import Indicator, Item, MonthlyReport
+
+    published = make_item("1-1", title="城镇新增就业")
+    count = make_indicator(published, "1.15", unit="万人")
+    report(published, "2024-05", {count: "2300"})
+    spare = make_item("1-2", title="尚无数据的事项")
+
+    for name, obj in (("item", published), ("indicator", count), ("plan", plan)):
+        url = reverse(f"admin:livelihood_{name}_delete", args=[obj.pk])
+        assert office.get(url).status_code == 403, name
+        assert office.post(url, {"post": "yes"}).status_code == 403, name
+    bulk = office.post(
+        reverse("admin:livelihood_item_changelist"),
+        {"action": "delete_selected", "_selected_action": [published.pk, spare.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 403
+    assert Item.objects.filter(pk__in=[published.pk, spare.pk]).count() == 2
+    assert Indicator.objects.filter(pk=count.pk).exists()
+    assert MonthlyReport.objects.filter(item=published, state="approved").exists()
+
+    office.post(reverse("admin:livelihood_item_delete", args=[spare.pk]), {"post": "yes"})
+    assert not Item.objects.filter(pk=spare.pk).exists()
