@@ -66,6 +66,9 @@ PAGES = [
     PageType("messages", url("item-messages", 2024, "1-1"), ("main h1", "居民留言")),
     PageType("rate", url("item-rate", 2024, "1-1"), ("main legend", "是否满意")),
     PageType("publicity", url("publicity", 2024), ("main h1", "宣传月历")),
+    # Every year's plan, and the evaluation results (none published in the demo: the empty state).
+    PageType("plans", url("plan-list"), ("main h1", "历年民生实事")),
+    PageType("evaluation", url("evaluation-index", 2024), ("main h1", "考核结果")),
     PageType("404", "/2024/no-such-page/", ("main h1", "页面不存在"), status=404),
 ]
 PAGE_IDS = [page.id for page in PAGES]
