@@ -19,8 +19,15 @@ For each database (a temporary SQLite file, a temporary PostgreSQL database) it
    (c) the floor: this script in `--floor` mode, without Django, writing the same number of
        rows and columns with openpyxl's write-only mode directly (and, for the CSV files,
        with the csv module), values of the same types;
-   (d) the import of a 5,000-row file: a hook, `measure_import()`, left for the importer
-       (issue 5); until it exists the report says "not measured";
+   (d) after them, the import of a 5,000-row file (`measure_import()`): a plan year of 120
+       items is added after the scale data's (January–November approved), the office's
+       account is created (`create_unit_user --coordinator`), and the office's template for
+       December (`figure_template`, all units, 11 columns), filled in and cut to 5,000 rows,
+       is imported with `manage.py import_figures FILE --month YEAR-12 --user bench-office`:
+       120 new reports, 5,000 new figures written through services.report_save. The month is
+       emptied again between runs (untimed), and a run that fails, or does not write the
+       5,000 figures, fails the benchmark. Its floor: this script in `--floor-read` mode,
+       openpyxl reading the same file in read-only mode, row by row;
 3. prints per export the median wall time and the median peak RSS (`Maximum resident set
    size` of `time -v`), the ratio of the wall time to the floor measured in the same run (to
    openpyxl's, the issue's measure, and for CSV also to the csv module's), the same ratio
@@ -98,9 +105,10 @@ class BenchError(Exception):
     pass
 
 
-def measure(command, env, *, timing):
+def measure(command, env, *, timing, check=None):
     """Run `command` under /usr/bin/time -v; wall seconds, peak RSS in MB, and the share of
-    the machine's CPU other processes took meanwhile."""
+    the machine's CPU other processes took meanwhile. `check(done)`, when given, looks at the
+    finished process first (exit code, output) and raises BenchError if it did not succeed."""
     timing.quiet()
     before = timing.snapshot()
     started = time.monotonic()
@@ -115,6 +123,8 @@ def measure(command, env, *, timing):
     )
     wall = time.monotonic() - started
     other = timing.other(before)
+    if check is not None:
+        check(done)
     if done.returncode != 0:
         raise BenchError(f"{' '.join(map(str, command))} failed:\n{done.stderr[-3000:]}")
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
@@ -146,15 +156,268 @@ class Timing:
 
 
 # ------------------------------------------------------------------------------
-# (d) The import of a 5,000-row file: for the importer to fill in
+# (d) The import of a 5,000-row file
 # ------------------------------------------------------------------------------
-def measure_import(env, workdir, timing):
-    """HOOK for issue 5's importer: build a 5,000-row file of one unit's month in the
-    importer's template, then `measure([PYTHON, "manage.py", "import_figures", FILE, "--unit",
-    CODE, "--month", MONTH], env, timing=timing)` and return the measurements (and the floor:
-    openpyxl reading the same file in read-only mode). Until the importer exists, None: the
-    report says "not measured". Nothing is faked here."""
-    return None
+IMPORT_ROWS = 5000  # also the importer's default IMPORT_MAX_ROWS
+IMPORT_MONTH = 12  # the import year's months before it are approved, this one is empty
+IMPORT_INDICATORS = 3
+IMPORT_STREETS = 13
+IMPORT_USER = "bench-office"
+
+
+def measure_import(env, workdir, timing, *, year, repeat, startup_s):
+    """The office's import of a 5,000-row file into a month with no report yet, against the
+    floor of openpyxl reading the same file in read-only mode, row by row.
+
+    The scale data's plan years hold 2,100 figure rows a month (50 items × 3 indicators ×
+    14 rows), too few; so a plan year of its own is added after them (`year`, 120 items,
+    January–November approved), the office's account is made with `create_unit_user
+    --coordinator`, and the file is the template the office downloads for all units
+    (`figure_template`, December) with the 数值 column filled in and cut to 5,000 rows.
+    Each run then imports it for real (`manage.py import_figures FILE --month YYYY-12 --user
+    bench-office`: 120 reports opened, 5,000 figures written through services.report_save
+    with their history rows); between runs, untimed, the month is emptied again and the
+    number of figures the run left in the database is checked. One untimed run first checks
+    the file and warms the page cache. A failed import fails the benchmark: no time is
+    reported for it."""
+    path = workdir / f"import-{IMPORT_ROWS}.xlsx"
+    month = f"{year}-{IMPORT_MONTH:02d}"
+    started = time.monotonic()
+    made = django_step(["--import-prepare", str(year), str(path)], env)
+    password = "Bench-" + os.urandom(12).hex()
+    django_step(
+        ["manage.py", "create_unit_user", IMPORT_USER, "--coordinator", "--name", "基准测试"],
+        env,
+        stdin=password + "\n",
+    )
+    prepare_s = round(time.monotonic() - started, 1)
+    print(
+        f"  import: {made['rows']} rows × {made['columns']} columns, {made['items']} items, "
+        f"{made['bytes'] / 1024:.0f} KB, {month} (prepared in {prepare_s} s)",
+        flush=True,
+    )
+    if made["rows"] != IMPORT_ROWS:
+        raise BenchError(f"the import file has {made['rows']} rows, not {IMPORT_ROWS}")
+
+    command = [str(PYTHON), "manage.py", "import_figures", str(path), "--month", month]
+    command += ["--user", IMPORT_USER]
+    floor_command = [str(PYTHON), str(Path(__file__).resolve()), "--floor-read", str(path)]
+
+    def imported(done):
+        """The import succeeded, and every row of the file was a new figure."""
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines()
+            errors = [line for line in lines if line.startswith("第 ")]
+            shown = "\n".join((errors[:20] or lines[-20:]) + lines[-1:])
+            raise BenchError(
+                f"the import of {path.name} FAILED (exit {done.returncode}); "
+                f"{len(errors)} row errors, the first:\n{shown}"
+            )
+        counts = {
+            action: int(found[1]) if (found := re.search(rf"{action} (\d+) 项", done.stdout)) else 0
+            for action in ("新增", "修改", "未变化", "未填写")
+        }
+        if counts["新增"] != IMPORT_ROWS or sum(counts.values()) != IMPORT_ROWS:
+            raise BenchError(
+                f"the import did not write {IMPORT_ROWS} new figures: {counts}\n"
+                f"{done.stdout[-1500:]}"
+            )
+
+    def reset():
+        """Empty the month again (untimed), checking what the last run left there."""
+        left = django_step(["--import-reset", str(year)], env)
+        if left["figures"] != IMPORT_ROWS:
+            raise BenchError(
+                f"the import reported success but left {left['figures']} figures in "
+                f"{month}, not {IMPORT_ROWS}"
+            )
+
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    imported(done)
+    reset()
+    floor_check = subprocess.run(floor_command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if floor_check.returncode != 0 or int(floor_check.stdout.split()[-1]) < IMPORT_ROWS:
+        raise BenchError(f"the read floor failed:\n{floor_check.stdout}{floor_check.stderr}")
+
+    runs, floors = [], []
+    for round_ in range(repeat):
+        measured = measure(command, env, timing=timing, check=imported)
+        runs.append(measured)
+        report_line(round_, repeat, "import-5000-xlsx", measured)
+        reset()
+        measured = measure(floor_command, env, timing=timing)
+        floors.append(measured)
+        report_line(round_, repeat, "floor-import-read-only", measured)
+    row = median_of(runs)
+    own_floor = median_of(floors)
+    row["floor_wall_s"] = own_floor["wall_s"]
+    row["floor_rss_mb"] = own_floor["rss_mb"]
+    row["ratio"] = row["ratio_openpyxl"] = round(row["wall_s"] / own_floor["wall_s"], 2)
+    row["startup_s"] = startup_s
+    row["beyond_startup_ratio"] = round((row["wall_s"] - startup_s) / own_floor["wall_s"], 2)
+    row["max_other_cpu"] = max(row["max_other_cpu"], own_floor["max_other_cpu"])
+    row["goal"] = verdict(row)
+    return {
+        "file": {**made, "month": month},
+        "prepare_s": prepare_s,
+        "runs": runs,
+        "floors": floors,
+        "median": row,
+    }
+
+
+def django_step(arguments, env, stdin=None):
+    """An untimed step in a Django process of its own: `manage.py …`, or this script in one
+    of its Django modes, which prints one JSON line last."""
+    script = [] if arguments[0] == "manage.py" else [str(Path(__file__).resolve())]
+    done = subprocess.run(
+        [str(PYTHON), *script, *arguments],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        output = done.stdout[-1000:] + done.stderr[-2000:]
+        raise BenchError(f"{' '.join(arguments)} failed:\n{output}")
+    if script:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def floor_read(path: str):
+    """The import's floor: openpyxl reading the file in read-only mode, row by row, without
+    Django."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        rows = sum(1 for _ in book.active.iter_rows(values_only=True))
+    finally:
+        book.close()
+    print(rows)
+
+
+def _django():
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yaohai_portal.settings")
+    import django
+
+    django.setup()
+
+
+def import_prepare(year: int, out: str):
+    """Add the import's plan year to the scale data and write the filled-in template.
+
+    `scale_generate()` refuses a database that already holds scale data (by design: one
+    data set, regenerated with --remove), so the year is built with the generator's own
+    builder, on the lead units and streets it made: the same rows, values and demo flags as
+    `generate_scale_data --years 1 --items 120 --months 11 --first-year YEAR` would give."""
+    _django()
+    import io
+    import math
+
+    from django.db import transaction
+    from openpyxl import load_workbook
+
+    from livelihood import scale
+    from livelihood.imports import figure_template
+    from livelihood.models import LeadUnit, MonthlyReport, Plan, Street
+    from livelihood.publication import publication_bump
+
+    per_item = IMPORT_INDICATORS * (1 + IMPORT_STREETS)
+    spec = scale.Spec(
+        years=1,
+        items=math.ceil(IMPORT_ROWS / per_item),
+        indicators=IMPORT_INDICATORS,
+        months=IMPORT_MONTH - 1,
+        streets=IMPORT_STREETS,
+        first_year=year,
+    )
+    spec.check()
+    if Plan.objects.filter(year=year).exists():
+        sys.exit(f"bench: {year} already has a plan; the import needs a year of its own")
+    prefix = scale.CODE_PREFIX
+    units = list(LeadUnit.objects.filter(code__startswith=prefix).order_by("code"))
+    real = Street.objects.exclude(code__startswith=prefix).order_by("order", "code")
+    made = Street.objects.filter(code__startswith=prefix).order_by("order", "code")
+    streets = (list(real[: spec.streets]) + list(made))[: spec.streets]
+    if len(units) != scale.UNIT_COUNT or len(streets) != spec.streets:
+        sys.exit(f"bench: no scale data to add to ({len(units)} units, {len(streets)} streets)")
+    builder = scale._Builder(spec, scale.Result(spec))
+    builder.units, builder.streets = units, streets
+    with transaction.atomic():
+        builder._year(year)
+        publication_bump()
+    scale.analyze()
+
+    plan = Plan.objects.get(year=year)
+    month = datetime.date(year, IMPORT_MONTH, 1)
+    if MonthlyReport.objects.filter(item__plan=plan, month=month).exists():
+        sys.exit(f"bench: {month:%Y-%m} already has reports; the import needs an empty month")
+    book = load_workbook(io.BytesIO(figure_template(plan=plan, month=month, unit=None)))
+    ws = book.active
+    header_row = 3
+    headers = [cell.value for cell in ws[header_row]]
+    before_at, value_at = headers.index("上期已审核数值"), headers.index("数值（本月）")
+    unit_at = headers.index("计量单位")
+    rows = 0
+    for index, row in enumerate(ws.iter_rows(min_row=header_row + 1)):
+        before = row[before_at].value
+        if before is None:
+            sys.exit(f"bench: template row {row[0].row} has no approved November figure")
+        if row[unit_at].value == "%":  # a rate: a little higher, at most 100
+            row[value_at].value = min(100.0, round(float(before) + 0.5, 1))
+        else:  # a cumulative count: never below the approved November figure
+            row[value_at].value = int(before) + 1 + index % 37
+        rows += 1
+    if rows < IMPORT_ROWS:
+        sys.exit(f"bench: the template has {rows} rows, fewer than {IMPORT_ROWS}")
+    ws.delete_rows(header_row + 1 + IMPORT_ROWS, rows - IMPORT_ROWS)
+    book.save(out)
+    check = load_workbook(out, read_only=True)
+    kept = sum(1 for _ in check.active.iter_rows(min_row=header_row + 1, values_only=True))
+    check.close()
+    print(
+        json.dumps(
+            {
+                "rows": kept,
+                "columns": len(headers),
+                "items": spec.items,
+                "bytes": Path(out).stat().st_size,
+            }
+        )
+    )
+
+
+def import_reset(year: int):
+    """Take the import's month back to empty: its reports, figures and their history rows,
+    with plain DELETEs (untimed, between runs). Prints how many figures were there."""
+    _django()
+    from django.db import transaction
+
+    from livelihood.models import Figure, MonthlyReport
+    from livelihood.publication import publication_bump
+
+    reports = MonthlyReport.objects.filter(
+        item__plan__year=year, month=datetime.date(year, IMPORT_MONTH, 1)
+    )
+    ids = list(reports.values_list("pk", flat=True))
+    figures = Figure.objects.filter(report_id__in=ids)
+    counts = {"reports": len(ids), "figures": figures.count()}
+    with transaction.atomic():
+        for queryset in (
+            Figure.history.model.objects.filter(report_id__in=ids),
+            figures,
+            MonthlyReport.history.model.objects.filter(id__in=ids),
+            MonthlyReport.objects.filter(pk__in=ids),
+        ):
+            queryset._raw_delete(queryset.db)
+        publication_bump()
+    print(json.dumps(counts))
 
 
 # ------------------------------------------------------------------------------
@@ -285,7 +548,15 @@ def run_all(env, options, workdir, timing):
                 measured = measure(command_floor, env, timing=timing)
                 floors[floor_name].append(measured)
                 report_line(round_, options.repeat, floor_name, measured)
-    imported = measure_import(env, workdir, timing)
+    # Last: it adds a plan year, which `--plan all` would otherwise export too.
+    imported = measure_import(
+        env,
+        workdir,
+        timing,
+        year=year + 1,
+        repeat=options.repeat,
+        startup_s=median_of(startup)["wall_s"],
+    )
     return {
         "shapes": shapes,
         "runs": runs,
@@ -304,14 +575,15 @@ def report_line(round_, repeat, name, measured):
     )
 
 
-def medians(runs, floors, startup):
-    def median_of(values):
-        return {
-            "wall_s": round(statistics.median(v["wall_s"] for v in values), 3),
-            "rss_mb": round(statistics.median(v["rss_mb"] for v in values), 1),
-            "max_other_cpu": max(v["other_cpu"] for v in values),
-        }
+def median_of(values):
+    return {
+        "wall_s": round(statistics.median(v["wall_s"] for v in values), 3),
+        "rss_mb": round(statistics.median(v["rss_mb"] for v in values), 1),
+        "max_other_cpu": max(v["other_cpu"] for v in values),
+    }
 
+
+def medians(runs, floors, startup):
     table = {}
     started = median_of(startup)["wall_s"]
     for name, values in runs.items():
@@ -369,8 +641,30 @@ def summary(results):
             "\nFloor peak RSS (MB): "
             + ", ".join(f"{name} {rss:.0f}" for name, rss in floor_rss.items())
         )
-        if measured["import_5000_rows"] is None:
-            lines.append("(d) import of a 5,000-row file: not measured (no importer yet).")
+        imported = measured["import_5000_rows"]
+        if imported is None:
+            lines.append("(d) import of a 5,000-row file: not measured.")
+        else:
+            row, shape = imported["median"], imported["file"]
+            lines.append(
+                f"\n(d) import of a {shape['rows']:,}-row file ({shape['columns']} columns, "
+                f"{shape['items']} items, {shape['bytes'] / 1024:.0f} KB, every row a new "
+                f"figure of {shape['month']}; `import_figures --month {shape['month']} --user "
+                f"{IMPORT_USER}`, the office, all units) against openpyxl reading it "
+                "(read-only, row by row):\n"
+            )
+            lines.append(
+                "| import | rows | wall s | peak RSS MB | floor s | floor RSS MB | × floor | "
+                "goal | (wall − Django start-up) ÷ floor | other CPU |"
+            )
+            lines.append("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|")
+            lines.append(
+                f"| import-5000-xlsx | {shape['rows']:,} | {row['wall_s']:.2f} | "
+                f"{row['rss_mb']:.0f} | {row['floor_wall_s']:.2f} | {row['floor_rss_mb']:.0f} | "
+                f"{row['ratio']:.2f} | {row['goal']} | {row['beyond_startup_ratio']:.2f} | "
+                f"{row['max_other_cpu']:.0f}% |"
+            )
+            lines.append(f"Import preparation (s, untimed): {imported['prepare_s']}")
         lines.append(f"Preparation (s): {measured['prepare']}")
     return "\n".join(lines)
 
@@ -423,6 +717,15 @@ def main():
     if len(sys.argv) == 6 and sys.argv[1] == "--floor":
         _, _, fmt, rows, types, out = sys.argv
         floor(fmt, int(rows), types, out)
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--floor-read":
+        floor_read(sys.argv[2])
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--import-prepare":
+        import_prepare(int(sys.argv[2]), sys.argv[3])
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--import-reset":
+        import_reset(int(sys.argv[2]))
         return
     options = arguments()
     # Stopped by a signal, it still drops its database and removes its files (the finally
