@@ -858,7 +858,11 @@ class FigureResource(resources.ModelResource):
         opened yet is opened when the figures are written."""
         if import_validation_errors:
             raise ValidationError(import_validation_errors)
-        exclude = ["report"] if instance.report_id is None else []
+        # The indicator and the street were read from the database for this row: asking the
+        # database again whether they exist (a query each, per row) adds nothing.
+        exclude = ["indicator", "street"]
+        if instance.report_id is None:
+            exclude.append("report")
         instance.full_clean(exclude=exclude, validate_unique=validate_unique)
 
     def save_instance(self, instance, is_create, row, **kwargs):

@@ -103,7 +103,7 @@ class FigureRowForm(forms.Form):
         if self.previous is None or self.indicator_obj is None:
             return ""
         return (
-            f"{self.previous.report.month:%-m}月已审核："
+            f"{self.previous.month:%-m}月已审核："
             f"{progress.format_plain(self.previous.value, self.indicator_obj.unit)}"
         )
 

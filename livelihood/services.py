@@ -25,6 +25,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -202,18 +203,27 @@ class FigureInput:
     note: str = ""
 
 
-def previous_approved(report) -> dict[tuple[int, int | None], Figure]:
-    """The latest approved figure of each (indicator, street) in an earlier month."""
-    figures = (
+class Earlier(NamedTuple):
+    """An approved figure of an earlier month: its value (plain units) and month."""
+
+    value: Decimal
+    month: datetime.date
+
+
+def previous_approved(report) -> dict[tuple[int, int | None], Earlier]:
+    """The latest approved figure of each (indicator, street) in an earlier month. Read as
+    plain rows: a year of street figures is hundreds per item, and an import asks for every
+    report of the file."""
+    rows = (
         Figure.objects.filter(
             report__item_id=report.item_id,
             report__state=State.APPROVED,
             report__month__lt=report.month,
         )
-        .select_related("report")
         .order_by("report__month")
+        .values_list("indicator_id", "street_id", "value", "report__month")
     )
-    return {(f.indicator_id, f.street_id): f for f in figures}
+    return {(indicator, street): Earlier(value, month) for indicator, street, value, month in rows}
 
 
 def figure_problems(report, rows: Iterable[FigureInput]) -> dict[int, dict[str, str]]:
@@ -246,7 +256,7 @@ def figure_problems(report, rows: Iterable[FigureInput]) -> dict[int, dict[str, 
                 and not row.note.strip()
             ):
                 errors["note"] = (
-                    f"本月累计数低于{before.report.month:%-m}月已审核的"
+                    f"本月累计数低于{before.month:%-m}月已审核的"
                     f"{progress.format_plain(before.value, indicator.unit)}；"
                     "如属更正，请在此写明更正原因。"
                 )
