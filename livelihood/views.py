@@ -864,6 +864,19 @@ def page_not_found(request, exception):
     return render(request, "404.html", {"plan": Plan.objects.published().first()}, status=404)
 
 
+SERVER_ERROR_PLAIN = (
+    '<!DOCTYPE html><html lang="zh-Hans"><meta charset="utf-8"><title>系统暂时出错</title>'
+    "<h1>系统暂时出错</h1><p>请稍后再试。</p></html>"
+)
+
+
 def server_error(request):
-    """Rendered without context processors: the database may be what failed."""
-    return HttpResponseServerError(loader.get_template("500.html").render())
+    """Rendered without context processors: the database may be what failed. If the page
+    itself cannot be rendered (a missing static-files manifest, a broken template), a plain
+    page in the same words, rather than an error while reporting an error."""
+    try:
+        content = loader.get_template("500.html").render()
+    except Exception:
+        logger.exception("500 页面无法生成，改用纯文本页面。")
+        content = SERVER_ERROR_PLAIN
+    return HttpResponseServerError(content)

@@ -370,3 +370,16 @@ def test_server_error_page_is_chinese_and_needs_no_database(rf):
     assert response.status_code == 500
     page = response.content.decode()
     assert "系统暂时出错" in page and '<html lang="zh-Hans">' in page
+
+
+def test_server_error_page_when_the_page_itself_cannot_render(rf, monkeypatch):
+    # e.g. DEBUG off and collectstatic not run: {% static %} has no manifest entry.
+    from livelihood import views
+
+    def broken(name):
+        raise ValueError("Missing staticfiles manifest entry for 'css/site.css'")
+
+    monkeypatch.setattr(views.loader, "get_template", broken)
+    response = views.server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "系统暂时出错" in response.content.decode()
