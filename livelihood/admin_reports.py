@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from . import board, progress, services
+from . import board, progress, services, voice
 from .admin_scope import user_is_unscoped, user_unit
 from .models import Domain, Item, LeadUnit, MonthlyReport, Plan
 from .report_forms import (
@@ -323,7 +323,7 @@ class ReportWorkflowAdmin:
             months=months,
             table=table,
             overdue=board.overdue_by_unit(rows),
-            feedback_overdue=board.feedback_overdue_by_unit(items, today) if plan else [],
+            feedback_overdue=voice.overdue_by_unit(items, today) if plan else [],
             units=units if unscoped else [],
             domains=domains,
             unit=unit,

@@ -89,14 +89,6 @@ def grid(items, months, today: datetime.date | None = None) -> list[tuple[object
     ]
 
 
-def feedback_overdue_by_unit(items, today: datetime.date | None = None):
-    """Residents' feedback published and not answered by its deadline, per lead unit, most
-    first (livelihood/voice.py): the board's second list of what is late."""
-    from .voice import overdue_by_unit as feedback_overdue
-
-    return feedback_overdue(items, today)
-
-
 def overdue_by_unit(rows) -> list[tuple[object, int]]:
     """Overdue reports per lead unit, most first; units with none are left out."""
     counts = Counter()

@@ -11,31 +11,24 @@ is guessed from the size of the number.
 
 import datetime
 import re
-import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
-from . import progress, services
+from . import parsing, progress, services
 from .models import MonthlyReport, Street
 
 WRITTEN, PLAIN = "written", "plain"
 PLAIN_PLACES = Decimal("0.0001")  # Figure.value keeps four decimal places
 
-NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
 
 def parse_number(text: str) -> Decimal:
     """A number as clerks type it: full-width digits, thousands separators and spaces are
-    accepted (１，１５０ → 1150)."""
-    text = unicodedata.normalize("NFKC", text or "").replace(",", "").replace(" ", "")
-    text = text.replace("。", ".")
-    if not NUMBER.match(text):
-        raise forms.ValidationError("请填写数字，例如 1.15 或 11500。")
+    accepted (１，１５０ → 1150), read by the parser the import shares (livelihood/parsing.py)."""
     try:
-        return Decimal(text)
-    except InvalidOperation:
+        return parsing.parse_decimal((text or "").replace("。", "."))
+    except parsing.ParseError:
         raise forms.ValidationError("请填写数字，例如 1.15 或 11500。") from None
 
 
