@@ -7,7 +7,7 @@ WORKERS ?= 2
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint serve setup clean bench bench-exports
+.PHONY: run test lint serve setup clean bench bench-exports audit
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）" % sys.version.split()[0])'
@@ -50,6 +50,11 @@ bench: $(VENV)/.run-deps
 # BENCH_EXPORTS_ARGS="--databases sqlite --repeat 1" is quicker.
 bench-exports: $(VENV)/.run-deps
 	$(BIN)/python bench/exports.py $(BENCH_EXPORTS_ARGS)
+
+# Known vulnerabilities in the locked dependencies, by pip-audit (.ci/audit.py says how it tells
+# "clean" from "could not be asked"; AUDIT_STRICT=1 makes the latter an error).
+audit: $(VENV)/.test-deps
+	$(BIN)/python .ci/audit.py
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
