@@ -905,12 +905,16 @@ class FigureResource(resources.ModelResource):
         if not self.ready or result.has_errors() or result.has_validation_errors():
             return
         problems = False
+        # The approved figures of earlier months, for every report of the file in one query;
+        # report_save checks the figures against them again before it writes.
+        earlier = services.previous_approved_for(self.pending, self.month)
         for item_pk, queued in self.pending.items():
             item = self.touched[item_pk]
             report = self.reports.get(item_pk) or MonthlyReport(item=item, month=self.month)
             self.versions_seen[str(item_pk)] = report.version if report.pk else None
             inputs = [figure for _, figure in queued]
-            for index, errors in services.figure_problems(report, inputs).items():
+            problems_found = services.figure_problems(report, inputs, earlier.get(item_pk, {}))
+            for index, errors in problems_found.items():
                 number = queued[index][0]
                 position = dataset[ROW].index(number) + 1
                 result.append_invalid_row(
@@ -933,6 +937,7 @@ class FigureResource(resources.ModelResource):
                         user=self.user,
                         version=self.versions_expected.get(item_pk),
                         figures=[figure for _, figure in queued],
+                        earlier=earlier.get(item_pk, {}),
                     )
             except services.TransitionError as error:
                 raise ImportFileError(f"事项 {item.code}：{error.message}") from None

@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from . import progress
 from .models import Figure, Item, Milestone, MonthlyReport, first_of_month
@@ -212,28 +213,44 @@ class Earlier(NamedTuple):
 
 def previous_approved(report) -> dict[tuple[int, int | None], Earlier]:
     """The latest approved figure of each (indicator, street) in an earlier month. Read as
-    plain rows: a year of street figures is hundreds per item, and an import asks for every
-    report of the file."""
+    plain rows: a year of street figures is hundreds per item."""
+    return previous_approved_for([report.item_id], report.month).get(report.item_id, {})
+
+
+def previous_approved_for(
+    item_ids: Iterable[int], month: datetime.date
+) -> dict[int, dict[tuple[int, int | None], Earlier]]:
+    """previous_approved() of many items' reports of one month in one query: an import asks
+    for every report of its file ({item id: {(indicator, street): Earlier}})."""
     rows = (
         Figure.objects.filter(
-            report__item_id=report.item_id,
+            report__item_id__in=list(item_ids),
             report__state=State.APPROVED,
-            report__month__lt=report.month,
+            report__month__lt=month,
         )
         .order_by("report__month")
-        .values_list("indicator_id", "street_id", "value", "report__month")
+        .values_list("report__item_id", "indicator_id", "street_id", "value", "report__month")
     )
-    return {(indicator, street): Earlier(value, month) for indicator, street, value, month in rows}
+    earlier: dict[int, dict[tuple[int, int | None], Earlier]] = {}
+    for item, indicator, street, value, when in rows:
+        earlier.setdefault(item, {})[indicator, street] = Earlier(value, when)
+    return earlier
 
 
-def figure_problems(report, rows: Iterable[FigureInput]) -> dict[int, dict[str, str]]:
+def figure_problems(
+    report,
+    rows: Iterable[FigureInput],
+    earlier: Mapping[tuple[int, int | None], Earlier] | None = None,
+) -> dict[int, dict[str, str]]:
     """What is wrong with each row (by position): {row index: {field: message}}.
 
     The rules: the indicator is the report item's own; a count is not negative and a rate
     within 0–100; a cumulative count lower than the latest approved figure of an earlier month
-    carries a correction note (a correction is allowed, a slip is not)."""
+    carries a correction note (a correction is allowed, a slip is not). `earlier`: the
+    report's previous_approved(), when the caller has read it already."""
     indicators = {i.pk: i for i in report.item.indicators.all()}
-    earlier = previous_approved(report)
+    if earlier is None:
+        earlier = previous_approved(report)
     problems: dict[int, dict[str, str]] = {}
     seen = set()
     for index, row in enumerate(rows):
@@ -299,8 +316,11 @@ def report_save(
     delay_note: str | None = None,
     confidence: int | None = None,
     milestones: Mapping[int, datetime.date | None] | None = None,
+    earlier: Mapping[tuple[int, int | None], Earlier] | None = None,
 ) -> MonthlyReport:
-    """Save what a unit entered; arguments left None stay as they are.
+    """Save what a unit entered; arguments left None stay as they are. `earlier`: the
+    report's previous_approved(), when the caller has read it already (an import, for every
+    report of its file in one query); the figures are checked against it all the same.
 
     Lead-unit staff edit drafts and returned reports; the office may also correct a
     submitted one before approving it. Nobody edits an approved report."""
@@ -318,7 +338,7 @@ def report_save(
         )
         if figures is not None:
             rows = list(figures)
-            problems = figure_problems(row, rows)
+            problems = figure_problems(row, rows, earlier)
             if problems:
                 first = next(iter(problems.values()))
                 raise TransitionError(next(iter(first.values())))
@@ -342,7 +362,13 @@ def report_save(
 
 
 def _figures_write(report, rows, user):
+    """Write a report's figures: removed ones one by one (rare), new and changed ones in two
+    batched statements with their history rows (an import writes thousands at once; a save
+    per figure, with its own history insert, cost most of the import's time:
+    docs/performance.md). The triggers of migration 0002 check batched rows as they check
+    single ones; the report's own save in report_save raises the publication version."""
     stored = {(f.indicator_id, f.street_id): f for f in report.figures.all()}
+    new, changed = [], []
     for row in rows:
         figure = stored.get((row.indicator_id, row.street_id))
         if row.value is None:
@@ -351,12 +377,22 @@ def _figures_write(report, rows, user):
                 figure.delete()
             continue
         if figure is None:
-            figure = Figure(report=report, indicator_id=row.indicator_id, street_id=row.street_id)
-        elif figure.value == row.value and figure.note == row.note.strip():
-            continue
-        figure.value, figure.note = row.value, row.note.strip()
-        figure._history_user = user
-        figure.save()
+            new.append(
+                Figure(
+                    report=report,
+                    indicator_id=row.indicator_id,
+                    street_id=row.street_id,
+                    value=row.value,
+                    note=row.note.strip(),
+                )
+            )
+        elif figure.value != row.value or figure.note != row.note.strip():
+            figure.value, figure.note = row.value, row.note.strip()
+            changed.append(figure)
+    if new:
+        bulk_create_with_history(new, Figure, default_user=user)
+    if changed:
+        bulk_update_with_history(changed, Figure, ["value", "note"], default_user=user)
 
 
 def _milestones_write(report, done, user):
