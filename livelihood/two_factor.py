@@ -171,14 +171,16 @@ class TwoFactorAuthenticationForm(AdminAuthenticationForm):
         if not code:
             raise forms.ValidationError(CODE_REQUIRED, code="otp_required")
         refusal = check_code(device, code)
-        if refusal:
+        if refusal == CODE_WRONG:
             log(self.request, "登录时动态验证码错误", user)
-            # A failed login for django-axes (the lockout) and for the security log.
+            # A failed login for django-axes (the lockout) and for the security log. A code
+            # refused unread while django-otp makes the account wait is not a guess: not counted.
             user_login_failed.send(
                 sender=__name__,
                 credentials={"username": user.get_username()},
                 request=self.request,
             )
+        if refusal:
             raise forms.ValidationError(refusal, code="otp_invalid")
         # django_otp's user_logged_in receiver stores the device in the session.
         user.otp_device = device

@@ -3,7 +3,11 @@ requirement for the coordinating office, resets, and the lockout that still guar
 password."""
 
 import io
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
@@ -18,6 +22,7 @@ from livelihood import two_factor
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "瑶海民生-两步验证-2024"
 User = get_user_model()
 
@@ -218,6 +223,10 @@ def test_after_a_wrong_code_django_otp_makes_the_next_one_wait(client, clerk):
     response = log_in(client, "clerk", otp=code(device))
     assert "动态验证码连续输错，请等待" in page(response)
     assert not signed_in(client)
+    # The waiting code was not read: one failed login, not two.
+    assert AccessAttempt.objects.get(username="clerk").failures_since_start == 1
+    device.refresh_from_db()
+    assert device.last_t == -1
 
 
 def test_a_code_is_accepted_once(client, clerk):
@@ -258,6 +267,40 @@ def test_the_requirement_is_off_in_development(settings):
     assert settings.DEBUG is False  # the test runner's; the module was read with DEBUG on
     assert settings.OTP_REQUIRED_FOR_COORDINATOR is False
     assert settings.OTP_REQUIRED_FOR_STAFF is False
+
+
+def settings_in_a_process(**env) -> str:
+    """OTP_REQUIRED_* as manage.py reads them from this environment."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OTP_", "DJANGO_", "DATABASE_"))
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings as s; "
+            "print(s.OTP_REQUIRED_FOR_COORDINATOR, s.OTP_REQUIRED_FOR_STAFF)",
+        ],
+        cwd=ROOT,
+        env=environment | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_production_requires_it_for_the_office_unless_turned_off():
+    production = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 50}
+    assert settings_in_a_process() == "False False"
+    assert settings_in_a_process(**production) == "True False"
+    assert settings_in_a_process(**production, OTP_REQUIRED_FOR_COORDINATOR="false") == (
+        "False False"
+    )
+    assert settings_in_a_process(OTP_REQUIRED_FOR_STAFF="true") == "False True"
 
 
 def test_when_off_the_office_uses_the_admin_without_a_device(client, office, settings):
