@@ -15,6 +15,7 @@ cached, CSRF-protected).
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import authenticate
 from django.http import Http404, HttpResponse
@@ -117,6 +118,7 @@ def two_factor_page(request):
     context = {
         **admin.site.each_context(request),
         "title": "两步验证",
+        "issuer": settings.OTP_TOTP_ISSUER,
         "device": device,
         "verified": verified,
         "pending": pending,

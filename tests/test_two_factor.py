@@ -343,6 +343,7 @@ def test_when_on_an_office_session_without_a_code_must_give_one(client, office, 
     client.force_login(office)  # as a session from before the phone was enrolled
     response = client.get(reverse("admin:livelihood_item_changelist"), follow=True)
     assert "按规定，本账号须输入动态验证码后才能使用管理后台" in page(response)
+    assert "输入“瑶海区民生实事平台”下当前显示的 6 位数字" in page(response)
     response = client.post(reverse("two-factor"), {"action": "verify", "otp_token": wrong(device)})
     assert "动态验证码不正确或已过期" in page(response)
     assert client.get(reverse("admin:index")).status_code == 302
