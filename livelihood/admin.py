@@ -402,5 +402,6 @@ class ReminderLogAdmin(admin.ModelAdmin):
         return False
 
 
-# Evaluation rounds, scores and peer review (互评).
-from . import admin_evaluation  # noqa: E402, F401
+# Evaluation rounds, scores and peer review (互评); two-factor sign-in: the login form with the
+# code, and the office's reset of staff devices.
+from . import admin_evaluation, admin_two_factor  # noqa: E402, F401

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.models import HistoricalRecords
 
 from . import progress as arithmetic
@@ -744,6 +745,18 @@ class StaffProfile(models.Model):
     def clean(self):
         if self.lead_unit_id and self.street_id:
             raise ValidationError("牵头单位和街镇只能选一个。")
+
+
+class TwoFactorDevice(TOTPDevice):
+    """A staff account's authenticator app (django-otp's TOTP device), under the portal's own
+    name, so that the office holds its view and delete permissions through roles.py and
+    resets a lost phone in the admin (livelihood/admin_two_factor.py). A proxy: the rows are
+    django-otp's own, which its sign-in code reads."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "两步验证设备"
+        verbose_name_plural = "两步验证设备"
 
 
 class ReminderLog(models.Model):

@@ -52,9 +52,17 @@ UNIT_CODENAMES = frozenset(f"{action}_{model}" for action, model in UNIT_PERMISS
 STREET_CODENAMES = frozenset([PEER_REVIEW[0]])
 
 # The office holds every permission of the portal's own models except managing staff
-# accounts' units (superusers do that); it may look at and lift login lockouts.
+# accounts' units (superusers do that); it may look at and lift login lockouts, and look at and
+# reset (delete) staff's two-factor devices, never add or change one (each person enrols their
+# own phone).
 COORDINATOR_EXCLUDED = frozenset(
-    [("add", "staffprofile"), ("change", "staffprofile"), ("delete", "staffprofile")]
+    [
+        ("add", "staffprofile"),
+        ("change", "staffprofile"),
+        ("delete", "staffprofile"),
+        ("add", "twofactordevice"),
+        ("change", "twofactordevice"),
+    ]
 )
 COORDINATOR_EXTRA = frozenset([("axes", "view_accessattempt"), ("axes", "delete_accessattempt")])
 

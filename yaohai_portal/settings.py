@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "simple_history",
     # Login throttling: failed logins counted in the database, shared by every app server.
     "axes",
+    # Two-factor sign-in for staff (TOTP). Before livelihood: livelihood/admin_two_factor.py
+    # replaces the plugin's own device admin, which must have been registered first.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "livelihood",
 ]
 
@@ -76,9 +80,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session was confirmed with a TOTP code.
+    "django_otp.middleware.OTPMiddleware",
     # Records the signed-in user on every history row a request writes.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sends staff who must use two-factor sign-in and have not to the 两步验证 page.
+    "livelihood.two_factor.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out login into the lockout page (templates/axes/lockout.html).
     # https://django-axes.readthedocs.io/en/latest/2_installation.html
@@ -214,6 +222,24 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "livelihood.imports.DatabaseStorage"
+
+# ------------------------------------------------------------------------------
+# Two-factor sign-in (issue 7)
+# ------------------------------------------------------------------------------
+# Staff add an authenticator app (TOTP, django-otp) on the admin's 两步验证 page and then
+# sign in with their password and the app's 6-digit code (livelihood/two_factor.py).
+# https://django-otp-official.readthedocs.io/en/stable/overview.html
+# Required for the coordinating office (区民生办 and superusers, roles.is_coordinator): a
+# signed-in office account that has not entered a code reaches only the 两步验证 page. Off by
+# default while DEBUG is on (`make run`), on by default when it is off (production).
+OTP_REQUIRED_FOR_COORDINATOR = env_bool("OTP_REQUIRED_FOR_COORDINATOR", not DEBUG)
+# The same for every staff account, lead units and streets included.
+OTP_REQUIRED_FOR_STAFF = env_bool("OTP_REQUIRED_FOR_STAFF", False)
+# The name the authenticator app shows next to the account.
+OTP_TOTP_ISSUER = "瑶海区民生实事平台"
+# A wrong code doubles the wait before the next one is checked (1, 2, 4 … seconds); wrong codes
+# at sign-in also count as failed logins for django-axes (AXES_FAILURE_LIMIT above).
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # ------------------------------------------------------------------------------
 # Language and time

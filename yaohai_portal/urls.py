@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
 from livelihood.summary_views import summary_urlpatterns
+from livelihood.two_factor_views import two_factor_urlpatterns
 
 admin.site.site_header = "瑶海区民生实事进度公开平台 · 管理后台"
 admin.site.site_title = "民生实事管理后台"
@@ -22,6 +23,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # The office's summary download (汇总表), under the admin's address and ahead of it.
     path(f"{settings.ADMIN_URL}exports/", include(summary_urlpatterns)),
+    # Each staff member's own two-factor sign-in (两步验证), likewise ahead of the admin.
+    path(f"{settings.ADMIN_URL}two-factor/", include(two_factor_urlpatterns)),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("livelihood.urls")),
 ]

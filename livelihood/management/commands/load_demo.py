@@ -66,6 +66,7 @@ class Command(BaseCommand):
                 "manage.py load_demo --reset-passwords（将生成并显示新密码）。\n"
                 "如需重新生成演示数据，请先运行 manage.py remove_demo。"
             )
+            self.stdout.write(self._two_factor())
             return
         self._report(result)
 
@@ -122,6 +123,23 @@ class Command(BaseCommand):
             "",
             f"登录地址：/{settings.ADMIN_URL}",
             "忘记密码：manage.py load_demo --reset-passwords 重新生成并显示新密码。",
+            self._two_factor(),
             rule,
         ]
         self.stdout.write("\n".join(lines))
+
+    def _two_factor(self):
+        """How to enrol a phone (livelihood/two_factor.py), and whether it is required here."""
+        page = f"/{settings.ADMIN_URL}two-factor/"
+        if settings.OTP_REQUIRED_FOR_STAFF:
+            now = "当前设置要求所有账号开启"
+        elif settings.OTP_REQUIRED_FOR_COORDINATOR:
+            now = "当前设置要求区民生办账号开启"
+        else:
+            now = "当前为开发设置，不强制开启"
+        return (
+            f"两步验证：登录后点击页面右上角“两步验证”（{page}），用手机验证器扫描二维码并输入"
+            f"6 位动态验证码即可开启，此后登录须输入动态验证码。{now}；生产环境"
+            "（OTP_REQUIRED_FOR_COORDINATOR=true）区民生办账号（demo-coordinator）必须开启后"
+            "才能使用管理后台。"
+        )
