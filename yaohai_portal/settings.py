@@ -326,6 +326,10 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
 # every other middleware: it needs the resolved URL (process_view) and nothing else.
 MIDDLEWARE = [*MIDDLEWARE, "yaohai_portal.routers.PublicReadMiddleware"]
 
+# Where `manage.py backup` writes when given no file (livelihood/backups.py): pg_dump -Fc on
+# PostgreSQL, an online copy on SQLite. Keep it off the web root and copy it off the machine.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups")))
+
 # ------------------------------------------------------------------------------
 # Portal
 # ------------------------------------------------------------------------------
