@@ -66,6 +66,7 @@ def test_a_public_page_reads_only_from_the_replica(replica, item, client, page):
     }[page]
     response, primary, copy = queries(lambda: client.get(url))
     assert response.status_code == 200
+    assert response.streaming == (page == "download")
     if response.streaming:  # the rows are read while the answer is sent
         with (
             CaptureQueriesContext(connections["default"]) as streamed_primary,
