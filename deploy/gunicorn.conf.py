@@ -75,8 +75,7 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The client as nginx saw it (X-Real-IP; the connecting address is nginx), the request, the
 # status, bytes, time in milliseconds and whether the page came from the page cache.
 access_log_format = (
-    '%({x-real-ip}i)s %(h)s %(t)s "%(r)s" %(s)s %(B)s %(M)sms '
-    'cache=%({x-page-cache}o)s "%(a)s"'
+    '%({x-real-ip}i)s %(h)s %(t)s "%(r)s" %(s)s %(B)s %(M)sms cache=%({x-page-cache}o)s "%(a)s"'
 )
 
 
