@@ -34,8 +34,8 @@ run: setup
 	@echo "瑶海区民生实事进度公开平台：http://127.0.0.1:$(PORT)/"
 	@echo "管理后台：http://127.0.0.1:$(PORT)/$${ADMIN_URL:-admin/}（演示账号见上方）"
 	@echo "按 Ctrl+C 停止。"
-	$(BIN)/gunicorn yaohai_portal.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) \
-		--access-logfile - --error-logfile -
+	$(BIN)/gunicorn yaohai_portal.wsgi --config deploy/gunicorn.conf.py \
+		--bind 127.0.0.1:$(PORT) --workers $(WORKERS)
 
 test: $(VENV)/.test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -68,10 +68,18 @@ def current(using: str = DEFAULT_DB_ALIAS) -> Version | None:
 _recent: dict[str, tuple[Version, float]] = {}
 
 
-def current_for_pages(using: str = DEFAULT_DB_ALIAS) -> Version | None:
+def current_for_pages(using: str | None = None) -> Version | None:
     """`current()`, read from the database at most once per PUBLIC_VERSION_RECHECK_SECONDS
     in this process. A bump made here forgets it at once (`bump_now`); other workers and app
-    servers see it within that time. Under load this spares cached pages their one query."""
+    servers see it within that time. Under load this spares cached pages their one query.
+
+    By default from the database the page itself reads (the read replica for residents'
+    pages when there is one, yaohai_portal/routers.py), so that a page is never stored under
+    a version newer than the data it was rendered from."""
+    if using is None:
+        from yaohai_portal.routers import public_read_alias
+
+        using = public_read_alias()
     wait = settings.PUBLIC_VERSION_RECHECK_SECONDS
     if wait > 0:
         recent = _recent.get(using)

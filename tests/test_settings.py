@@ -79,3 +79,44 @@ def test_version_recheck_outside_0_to_60_seconds_is_one_clear_line(value):
     assert result.returncode != 0
     assert "PUBLIC_VERSION_RECHECK_SECONDS 应为 0 到 60 之间的秒数" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------
+# The read replica (DATABASE_REPLICA_URL, docs/deploy.md)
+# ------------------------------------------------------------------------------
+PRIMARY = "postgres://postgres@127.0.0.1:5432/yaohai"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_REPLICA_URL": PRIMARY}, "DATABASE_REPLICA_URL 需要主库也是 PostgreSQL"),
+        (
+            {"DATABASE_URL": PRIMARY, "DATABASE_REPLICA_URL": "mysql://ro@10.0.0.22/yaohai"},
+            "DATABASE_REPLICA_URL 应为 postgres://",
+        ),
+    ],
+)
+def test_unusable_replica_url_is_one_clear_line(env, message):
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_replica_url_adds_a_replica_that_the_public_pages_read():
+    show = (
+        "from django.conf import settings; r = settings.DATABASES['replica'];"
+        "print(r['HOST'], r['NAME'], r['OPTIONS']['connect_timeout'], r['TEST']['MIRROR'],"
+        " settings.DATABASE_ROUTERS[0])"
+    )
+    replica = "postgres://ro:secret@10.0.0.22:5432/yaohai"
+    result = manage("shell", "-c", show, DATABASE_URL=PRIMARY, DATABASE_REPLICA_URL=replica)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "10.0.0.22",
+        "yaohai",
+        "5",
+        "default",
+        "yaohai_portal.routers.PublicReadRouter",
+    ]

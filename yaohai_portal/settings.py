@@ -156,6 +156,28 @@ else:
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     }
 DATABASES = {"default": _database}
+# An optional PostgreSQL read replica (streaming replication of the primary above): the public
+# pages read from it, everything else from the primary (yaohai_portal/routers.py,
+# docs/deploy.md). Unset, every query goes to the one database, as before.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL 需要主库也是 PostgreSQL（DATABASE_URL）。")
+    try:
+        _replica = dj_database_url.parse(
+            DATABASE_REPLICA_URL, conn_max_age=_database["CONN_MAX_AGE"], conn_health_checks=True
+        )
+    except Exception as exc:
+        raise ImproperlyConfigured(f"无法解析 DATABASE_REPLICA_URL（{exc}）。") from None
+    if _replica.get("ENGINE") != "django.db.backends.postgresql" or not _replica.get("NAME"):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL 应为 postgres://用户:密码@主机:5432/库名（只读副本）。"
+        )
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Tests read the replica as the primary itself: no second test database.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["yaohai_portal.routers.PublicReadRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------------------
@@ -321,6 +343,18 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
         "环境变量 PUBLIC_VERSION_RECHECK_SECONDS 应为 0 到 60 之间的秒数，实际为 "
         f"{os.environ.get('PUBLIC_VERSION_RECHECK_SECONDS')!r}。"
     )
+
+# ------------------------------------------------------------------------------
+# Deployment (issue 7): the read replica's routing, backups (docs/deploy.md)
+# ------------------------------------------------------------------------------
+# Marks residents' page requests as public reads, which PublicReadRouter (DATABASE_ROUTERS
+# above) sends to the replica when DATABASE_REPLICA_URL is set; without it, a no-op. After
+# every other middleware: it needs the resolved URL (process_view) and nothing else.
+MIDDLEWARE = [*MIDDLEWARE, "yaohai_portal.routers.PublicReadMiddleware"]
+
+# Where `manage.py backup` writes when given no file (livelihood/backups.py): pg_dump -Fc on
+# PostgreSQL, an online copy on SQLite. Keep it off the web root and copy it off the machine.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups")))
 
 # ------------------------------------------------------------------------------
 # Portal

@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 
 from livelihood.summary_views import summary_urlpatterns
 from livelihood.two_factor_views import two_factor_urlpatterns
+from yaohai_portal.health import readyz
 
 admin.site.site_header = "瑶海区民生实事进度公开平台 · 管理后台"
 admin.site.site_title = "民生实事管理后台"
@@ -21,6 +22,8 @@ def healthz(request):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The database(s) and the cache answer: a load balancer's readiness check.
+    path("readyz", readyz, name="readyz"),
     # The office's summary download (汇总表), under the admin's address and ahead of it.
     path(f"{settings.ADMIN_URL}exports/", include(summary_urlpatterns)),
     # Each staff member's own two-factor sign-in (两步验证), likewise ahead of the admin.
