@@ -284,8 +284,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Content-Security-Policy on every response (django-csp 4; its middleware is first in
 # MIDDLEWARE). Everything the site loads is its own: no inline script or style anywhere, the
-# admin included (templates/admin/ overrides the few Django and third-party templates that
-# had them), nothing from another host, no plugins, no <base>, no framing, forms post home.
+# admin included (templates/simple_history/ overrides the one third-party template that had
+# a style attribute; tests/test_browser_admin.py walks the admin), nothing from another host,
+# no plugins, no <base>, no framing, forms post home.
 # https://django-csp.readthedocs.io/en/latest/configuration.html
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
