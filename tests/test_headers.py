@@ -508,3 +508,21 @@ def test_scorer_subresource_integrity_and_cors():
         "access-control-allow-credentials": ["true"],
     }
     assert graded(reflected).total < 100
+
+
+def test_the_lockout_page_has_the_headers_and_scores_at_least_100(production, clerk, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    client = https_client()
+    form = {"username": "clerk", "password": "wrong"}
+    for _ in range(2):
+        client.post(reverse("admin:login"), form, HTTP_REFERER=f"https://{HOST}/")
+    locked = client.post(reverse("admin:login"), form, HTTP_REFERER=f"https://{HOST}/")
+    assert locked.status_code == 429
+    assert observatory.parse_csp([locked["Content-Security-Policy"]]) == (
+        observatory.parse_csp([POLICY])
+    )
+    path = reverse("admin:login")
+    result = observatory.score(
+        as_observatory(locked, f"https://{HOST}{path}", http_redirect_of(path))
+    )
+    assert result.total >= 100, result.explain()
