@@ -8,8 +8,9 @@ window is RATE_LIMIT_WINDOW_SECONDS, aligned to the clock, so a key expires on i
 that does not answer lets the request through (the moderation queue bound still holds) and
 is logged.
 
-The client address is REMOTE_ADDR, or, behind a reverse proxy, the header CLIENT_ADDRESS_HEADER
-names. IPv6 addresses are counted per /64, the block one household or phone is given.
+The client address is livelihood.security.client_ip (REMOTE_ADDR, or, behind a reverse proxy,
+the header CLIENT_ADDRESS_HEADER names), as for login throttling. IPv6 addresses are counted
+per /64, the block one household or phone is given.
 """
 
 import hashlib
@@ -20,6 +21,8 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 
+from .security import client_ip
+
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
@@ -27,17 +30,8 @@ KEY_PREFIX = "rate"
 
 
 def client_address(request) -> str:
-    """The address a limit counts: REMOTE_ADDR, or the trusted proxy's header."""
-    raw = ""
-    header = settings.CLIENT_ADDRESS_HEADER
-    if header:
-        meta_key = header.upper().replace("-", "_")
-        if not meta_key.startswith("HTTP_"):
-            meta_key = f"HTTP_{meta_key}"
-        # X-Forwarded-For: the last address is the one the trusted proxy added; the ones
-        # before it are whatever the client sent.
-        raw = request.META.get(meta_key, "").split(",")[-1].strip()
-    raw = raw or request.META.get("REMOTE_ADDR", "")
+    """The address a limit counts: the client's (security.client_ip), IPv6 per /64."""
+    raw = client_ip(request) or ""
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:

@@ -7,10 +7,11 @@ to one decimal place; None without votes. Awareness: the share of "yes" among th
 answered "您此前是否了解这项民生实事？" (the question is optional).
 
 One vote per item per month per browser: the browser keeps a random token in a cookie
-(VOTER_COOKIE); the database keeps only a keyed hash of it (HMAC-SHA256 with SECRET_KEY), so a
-vote cannot be traced back to a browser without the key, and the token alone is useless for
-anything else. A second vote in the same month is refused by the database
-(`satisfaction_once_per_item_month`); next month the same browser may vote again.
+(settings.VOTER_COOKIE_NAME: `__Host-yaohai_voter` over HTTPS); the database keeps only a
+keyed hash of it (HMAC-SHA256 with SECRET_KEY), so a vote cannot be traced back to a browser
+without the key, and the token alone is useless for anything else. A second vote in the same
+month is refused by the database (`satisfaction_once_per_item_month`); next month the same
+browser may vote again.
 """
 
 import datetime
@@ -28,7 +29,6 @@ from .models import Item, SatisfactionVote, first_of_month
 Rating = SatisfactionVote.Rating
 
 POINTS = {Rating.SATISFIED: 100, Rating.BASIC: 60, Rating.UNSATISFIED: 0}
-VOTER_COOKIE = "yaohai_voter"
 VOTER_COOKIE_AGE = 2 * 365 * 24 * 60 * 60
 _SALT = "livelihood.satisfaction.voter"
 

@@ -10,8 +10,10 @@ lead-unit user asking for another unit's row (the admin answers that with a redi
 403).
 """
 
+import ipaddress
 import logging
 
+from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render
 
@@ -20,10 +22,33 @@ logger = logging.getLogger("livelihood.security")
 DISPATCH_PREFIX = "livelihood.security"
 
 
+def client_ip(request) -> str | None:
+    """The client's address: the one source for login throttling (AXES_CLIENT_IP_CALLABLE),
+    the feedback and vote limits (livelihood/ratelimit.py) and the security log.
+
+    REMOTE_ADDR, unless CLIENT_ADDRESS_HEADER names the header a trusted reverse proxy sets.
+    Of X-Forwarded-For only the last address counts, the one the proxy itself appended; the
+    ones before it are whatever the client sent. Without the setting no forwarded header is
+    read at all. A header that is missing or not an address falls back to REMOTE_ADDR (a
+    request that did not come through the proxy, such as a health check)."""
+    header = settings.CLIENT_ADDRESS_HEADER
+    if header:
+        meta_key = header.upper().replace("-", "_")
+        if not meta_key.startswith("HTTP_"):
+            meta_key = f"HTTP_{meta_key}"
+        forwarded = request.META.get(meta_key, "").split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def client_address(request) -> str:
+    """The address as the security log writes it."""
     if request is None:
         return "-"
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR", "-")
+    return client_ip(request) or "-"
 
 
 def account(request) -> str:

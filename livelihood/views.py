@@ -769,7 +769,7 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 def _voter_token(request) -> str | None:
-    token = request.COOKIES.get(satisfaction.VOTER_COOKIE, "")
+    token = request.COOKIES.get(settings.VOTER_COOKIE_NAME, "")
     return token if TOKEN_PATTERN.fullmatch(token) else None
 
 
@@ -805,12 +805,13 @@ def item_rate(request, year, code):
                 reverse("livelihood:item-rate-thanks", args=[item.plan.year, item.code])
             )
             response.set_cookie(
-                satisfaction.VOTER_COOKIE,
+                settings.VOTER_COOKIE_NAME,
                 token,
                 max_age=satisfaction.VOTER_COOKIE_AGE,
                 httponly=True,
                 samesite="Lax",
-                secure=request.is_secure(),
+                # Always Secure in production: a __Host- cookie without it is dropped.
+                secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
             )
             return response
     context = {"plan": item.plan, "item": item, "form": form, "voted": voted}

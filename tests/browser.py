@@ -279,3 +279,92 @@ class Browser:
             console_errors=console,
             violations=violations,
         )
+
+
+# Every Content-Security-Policy violation the page causes, from its first byte: the listener is
+# installed before any of the page's own code runs (Playwright's init scripts bypass the CSP).
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "(inline)"} at ` +
+    `${event.sourceFile || "?"}:${event.lineNumber} ${event.sample || ""}`.trim()
+  );
+}, true);
+"""
+
+
+@dataclass
+class Step:
+    """One page of a walk through the admin: a path to open, or an action on the open page
+    (called with Playwright's page, in the browser's thread) that ends on a new page."""
+
+    label: str
+    path: str | None = None
+    action: object = None
+
+
+@dataclass
+class StepResult:
+    label: str
+    url: str
+    status: int | None
+    title: str
+    csp_violations: list[str]
+    console_errors: list[str]
+
+
+def _walk(browser, base_url, username, password, steps, login_path):
+    context = browser.new_context(viewport={"width": DESKTOP_WIDTH, "height": VIEWPORT_HEIGHT})
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    console = []
+    page.on(
+        "console",
+        lambda message: (
+            console.append(f"{message.text} ({message.location.get('url', '')})")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: console.append(f"uncaught: {error}"))
+    results = []
+    try:
+        page.goto(base_url + login_path)
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        with page.expect_navigation():
+            page.click("input[type=submit], button[type=submit]")
+        if page.url.startswith(base_url + login_path):
+            raise AssertionError(f"{username} could not sign in")
+        for step in steps:
+            console.clear()
+            response = None
+            if step.path is not None:
+                response = page.goto(base_url + step.path, wait_until="load")
+            else:
+                with page.expect_navigation(wait_until="load") as navigation:
+                    step.action(page)
+                response = navigation.value
+            # Scripts that run after load (calendars, inline formsets) get their moment.
+            page.wait_for_timeout(150)
+            results.append(
+                StepResult(
+                    label=step.label,
+                    url=page.url,
+                    status=response.status if response else None,
+                    title=page.title(),
+                    csp_violations=page.evaluate("window.__cspViolations || []"),
+                    console_errors=list(console),
+                )
+            )
+    finally:
+        context.close()
+    return results
+
+
+def walk(chromium, base_url, username, password, steps, login_path="/admin/login/"):
+    """Signs in through the admin's login form, then opens each step in the same session."""
+    return chromium._thread.submit(
+        _walk, chromium._browser, base_url, username, password, steps, login_path
+    ).result()

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -53,7 +54,7 @@ def test_a_vote_sets_a_random_cookie_and_stores_only_its_keyed_hash(client, item
     response = rate(client, item, rating="basic", aware="no")
     assert response.status_code == 302
     assert response["Location"].endswith("/2024/items/1-1/rate/thanks/")
-    cookie = response.cookies[satisfaction.VOTER_COOKIE]
+    cookie = response.cookies[settings.VOTER_COOKIE_NAME]
     token = cookie.value
     assert len(token) == 32 and cookie["httponly"]
     vote = SatisfactionVote.objects.get()
@@ -94,9 +95,9 @@ def test_the_same_browser_may_vote_again_next_month(client, item, monkeypatch):
 
 
 def test_a_forged_cookie_gets_a_fresh_token(client, item):
-    client.cookies[satisfaction.VOTER_COOKIE] = "not a token"
+    client.cookies[settings.VOTER_COOKIE_NAME] = "not a token"
     response = rate(client, item)
-    assert response.cookies[satisfaction.VOTER_COOKIE].value != "not a token"
+    assert response.cookies[settings.VOTER_COOKIE_NAME].value != "not a token"
 
 
 def test_a_rating_is_required_and_awareness_is_optional(client, item):
@@ -123,7 +124,7 @@ def test_the_honeypot_vote_is_not_counted(client, item):
     response = rate(client, item, website="x")
     assert response.status_code == 302
     assert not SatisfactionVote.objects.exists()
-    assert satisfaction.VOTER_COOKIE not in response.cookies
+    assert settings.VOTER_COOKIE_NAME not in response.cookies
 
 
 # ------------------------------------------------------------------------------

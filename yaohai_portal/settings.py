@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the Content-Security-Policy is on every response: static files that
+    # whitenoise answers early, error pages and the CSRF refusal included (issue 7).
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # https://whitenoise.readthedocs.io/en/stable/django.html#enable-whitenoise
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -215,11 +218,17 @@ AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
 # Failed logins and lockouts are logged once, in Chinese, by livelihood/security.py.
 AXES_VERBOSE = False
-# Behind a reverse proxy every request comes from the proxy's address; set the number of
-# proxies in front of the app so that the client's address is read from X-Forwarded-For.
+# The client's address comes from livelihood.security.client_ip (REMOTE_ADDR, or the header
+# CLIENT_ADDRESS_HEADER names), the same function the feedback and vote limits count with.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html#configuring-reverse-proxies
+AXES_CLIENT_IP_CALLABLE = "livelihood.security.client_ip"
 if os.environ.get("AXES_PROXY_COUNT"):
-    AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_PROXY_COUNT"])
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    # Replaced by CLIENT_ADDRESS_HEADER (one source for throttling and rate limits). Refused
+    # rather than ignored: ignored, every login would seem to come from the proxy.
+    raise ImproperlyConfigured(
+        "AXES_PROXY_COUNT 已停用，请删除它并改设 CLIENT_ADDRESS_HEADER"
+        "（反向代理写入客户端地址的请求头，例如 X-Forwarded-For）。"
+    )
 
 # Staff sessions end after this many minutes without a request: each request renews the
 # cookie (SESSION_SAVE_EVERY_REQUEST), so the age is an idle time, not a lifetime. Only the
@@ -262,6 +271,90 @@ OTP_TOTP_ISSUER = "瑶海区民生实事平台"
 # A wrong code doubles the wait before the next one is checked (1, 2, 4 … seconds); wrong codes
 # at sign-in also count as failed logins for django-axes (AXES_FAILURE_LIMIT above).
 OTP_TOTP_THROTTLE_FACTOR = 1
+
+# ------------------------------------------------------------------------------
+# Security: headers, cookies, Content-Security-Policy (issue 7)
+# ------------------------------------------------------------------------------
+# One production switch: DJANGO_HTTPS=true says the site is served over HTTPS (by the app or,
+# usually, by a reverse proxy in front of it). It turns on the HTTPS redirect, HSTS, Secure
+# cookies and their __Host- names. Off (the default, `make run` over plain HTTP), cookies keep
+# their plain names: a browser refuses a __Host- cookie that is not Secure, and login breaks.
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/#https
+HTTPS = env_bool("DJANGO_HTTPS", False)
+
+# Behind a reverse proxy that terminates TLS, the proxy says so in a header; name it
+# (DJANGO_PROXY_SSL_HEADER=X-Forwarded-Proto) and the app treats "https" there as a secure
+# request. Only with a proxy that overwrites the header: a client could send it otherwise.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+_proxy_ssl_header = os.environ.get("DJANGO_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header.upper().replace("-", "_").removeprefix("HTTP_"),
+        "https",
+    )
+
+# Django's SecurityMiddleware adds these to every response, static files included (it sits
+# before whitenoise): HSTS only on responses to HTTPS requests, as browsers ignore it on HTTP.
+SECURE_SSL_REDIRECT = HTTPS
+# A load balancer's health checks come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# `preload` asks browsers' built-in lists to pin the whole registrable domain (and every
+# subdomain) to HTTPS for good; that is a decision for the domain's owner, not this app, and
+# the directive does nothing for a host that is not the registrable domain itself. Off, the
+# deploy check's reminder (security.W021) is silenced rather than answered blindly.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Cookies: every cookie the site sets is listed here. Session (staff only), CSRF (staff and
+# residents' forms) and the satisfaction vote's token (livelihood/satisfaction.py). Admin
+# messages are kept in the session, so no `messages` cookie is ever set. SameSite=Lax rather
+# than Strict: a clerk who follows a link to the admin from a reminder or notification mail
+# arrives signed in (Strict would drop the session on that first request); Lax still keeps
+# every cookie off cross-site POSTs, which is what CSRF needs.
+# https://developer.mozilla.org/en-US/docs/Web/HTTP/Cookies#cookie_prefixes
+COOKIE_PREFIX = "__Host-" if HTTPS else ""
+SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}csrftoken"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+# No script of the site reads the CSRF token from the cookie: forms carry it in a hidden field.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+VOTER_COOKIE_NAME = f"{COOKIE_PREFIX}yaohai_voter"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Content-Security-Policy on every response (django-csp 4; its middleware is first in
+# MIDDLEWARE). Everything the site loads is its own: no inline script or style anywhere, the
+# admin included (templates/simple_history/ overrides the one third-party template that had
+# a style attribute; tests/test_browser_admin.py walks the admin), nothing from another host,
+# no plugins, no <base>, no framing, forms post home.
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+
+# whitenoise answers static files before the rest of the middleware runs; the security
+# middleware and django-csp sit before it, X-Frame-Options is added here.
+# https://whitenoise.readthedocs.io/en/stable/django.html#WHITENOISE_ADD_HEADERS_FUNCTION
+def _static_file_headers(headers, path, url):
+    headers["X-Frame-Options"] = X_FRAME_OPTIONS
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _static_file_headers
 
 # ------------------------------------------------------------------------------
 # Language and time

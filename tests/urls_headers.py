@@ -1,0 +1,25 @@
+"""The portal's URLs plus one view that fails, so that tests/test_headers.py can grade the real
+500 page as a visitor receives it (handlers are read from the root URLconf), and one page of
+inline code that the CSP must block (tests/test_browser_admin.py)."""
+
+from django.http import HttpResponse
+from django.urls import path
+
+from yaohai_portal.urls import handler403, handler404, handler500, urlpatterns
+
+__all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
+
+
+def broken(request):
+    raise RuntimeError("a deliberate failure for the 500 page's headers")
+
+
+def inline(request):
+    """What the policy forbids: an inline script and a style attribute."""
+    return HttpResponse(
+        '<!doctype html><title>inline</title><p style="color: red">x</p>'
+        "<script>document.title = 'ran';</script>"
+    )
+
+
+urlpatterns = [path("__broken__/", broken), path("__inline__/", inline), *urlpatterns]
