@@ -156,6 +156,8 @@ def test_clerk_walks_the_admin_without_csp_violations(live_server, chromium, acc
         Step("import confirmed", action=confirm),
         Step("feedback", reverse("admin:livelihood_feedback_changelist")),
         Step("peer review", reverse("admin:livelihood_peerreview_rate")),
+        # Enrolling a phone: the QR code is an <img> of a server-drawn SVG (issue 7).
+        Step("two-factor enrolment", reverse("two-factor")),
     ]
     results = walk(chromium, live_server.url, "demo-rsj", PASSWORD, steps)
     print({r.label: (r.status, r.title) for r in results})
@@ -191,6 +193,7 @@ def test_coordinator_walks_the_admin_without_csp_violations(live_server, chromiu
         Step("summary export", reverse("summary-export")),
         Step("feedback", reverse("admin:livelihood_feedback_changelist")),
         Step("lockouts", reverse("admin:axes_accessattempt_changelist")),
+        Step("two-factor devices", reverse("admin:livelihood_twofactordevice_changelist")),
     ]
     results = walk(chromium, live_server.url, "demo-coordinator", PASSWORD, steps)
     print({r.label: (r.status, r.title) for r in results})
