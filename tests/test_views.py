@@ -383,3 +383,16 @@ def test_server_error_page_when_the_page_itself_cannot_render(rf, monkeypatch):
     response = views.server_error(rf.get("/"))
     assert response.status_code == 500
     assert "系统暂时出错" in response.content.decode()
+
+
+def test_public_and_admin_pages_name_the_sites_own_icon(client, plan, admin_user):
+    """Without a <link rel="icon">, every browser asks for /favicon.ico and gets the 404 page
+    rendered for it."""
+    from django.conf import settings
+
+    icon = 'rel="icon" href="/static/img/favicon.svg"'
+    assert icon in client.get(reverse("livelihood:home")).content.decode()
+    assert icon in client.get(reverse("admin:login")).content.decode()
+    client.force_login(admin_user)
+    assert icon in client.get(reverse("admin:index")).content.decode()
+    assert (settings.BASE_DIR / "static" / "img" / "favicon.svg").read_text().startswith("<svg")

@@ -139,7 +139,7 @@ class Command(BaseCommand):
             now = "当前为开发设置，不强制开启"
         return (
             f"两步验证：登录后点击页面右上角“两步验证”（{page}），用手机验证器扫描二维码并输入"
-            f"6 位动态验证码即可开启，此后登录须输入动态验证码。{now}；生产环境"
+            f" 6 位动态验证码即可开启，此后登录须输入动态验证码。{now}；生产环境"
             "（OTP_REQUIRED_FOR_COORDINATOR=true）区民生办账号（demo-coordinator）必须开启后"
             "才能使用管理后台。"
         )
