@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import charts, evaluation, progress, ratelimit, satisfaction, voice
+from . import api, charts, evaluation, progress, ratelimit, satisfaction, voice
 from .forms import FeedbackForm, RatingForm, SearchForm
 from .models import (
     Domain,
@@ -861,6 +861,10 @@ def csrf_failure(request, reason=""):
 
 
 def page_not_found(request, exception):
+    """The 404 page; under the API's address its JSON error, also for an address no API
+    route can match (a line break in it, which the catch-all route does not take)."""
+    if request.path_info.startswith("/api/"):
+        return api.error_response(api.not_found(api.UNKNOWN_ADDRESS))
     return render(request, "404.html", {"plan": Plan.objects.published().first()}, status=404)
 
 
