@@ -290,3 +290,40 @@ def test_malformed_parameters_on_every_public_url_give_no_server_error(site, set
     print(f"crawl: {sent} requests over {len(patterns)} addresses, statuses {statuses}")
     assert sent >= MIN_REQUESTS
     assert problems == [], f"{len(problems)} of {sent}: {problems[:20]}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/2024/search/", "/2024/items/1-1/messages/", "/api/v1/plans/2024/figures"]
+)
+def test_too_many_parameters_is_a_clear_400(site, settings, client, path):
+    """Over DATA_UPLOAD_MAX_NUMBER_FIELDS parameters: Django refuses the request (400); the
+    page says so in Chinese, and the API in its JSON error."""
+    settings.PUBLIC_PAGE_CACHE = False
+    query = "&".join(f"q{number}=1" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert _clear_refusal("get", path, response) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        # A NUL character in an item's code: PostgreSQL refused to compare it (500).
+        ("/2024/items/1-1%00/", 404),
+        ("/2024/items/%00/feedback/", 404),
+        ("/api/v1/plans/2024/items/1-1%00", 404),
+        ("/api/v1/plans/2024/items?unit=a%00b", 400),
+        ("/api/v1/plans/2024/figures?item=%00", 400),
+        ("/api/v1/plans/2024/figures?street=%00", 400),
+        # A line break: no API route matched, so the HTML 404 page answered the API.
+        ("/api/v1/plans/2024%0A", 404),
+        ("/api/v1/nothing%0Ahere", 404),
+    ],
+)
+def test_nul_and_line_breaks_are_clear_refusals(site, settings, client, path, status):
+    settings.PUBLIC_PAGE_CACHE = False
+    response = client.get(path)
+    assert response.status_code == status
+    assert _clear_refusal("get", path, response) is None
