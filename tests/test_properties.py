@@ -704,3 +704,57 @@ def test_import_upload_and_summary_forms(objects, office_request):
             judged(form)
 
     check()
+
+
+@pytest.mark.django_db
+def test_report_posts_answer_without_server_error_and_refusals_write_nothing(
+    draft, make_staff, unit
+):
+    from django.test import Client
+
+    from livelihood.models import Figure
+
+    client = Client()
+    client.force_login(make_staff("hostile-clerk", unit))
+    url = reverse("admin:livelihood_monthlyreport_change", args=[draft.pk])
+    unbound = report_forms.ReportForm(report=draft)
+    indicator = draft.item.indicators.first()
+    statuses = set()
+
+    @settings(HOSTILE, max_examples=100)
+    @given(
+        fields=form_data(unbound, text=SENDABLE_TEXT),
+        payload=_figure_rows(draft),
+        action=st.sampled_from(["save", "submit", "approve", "", "x"]),
+        current_version=st.booleans(),
+    )
+    @example(
+        fields={},
+        payload=(
+            [{"indicator": str(indicator.pk), "value": "1.2", "input_unit": "written"}],
+            "1",
+            "0",
+        ),
+        action="save",
+        current_version=True,
+    )
+    def check(fields, payload, action, current_version):
+        report = MonthlyReport.objects.get(pk=draft.pk)
+        data = sendable(fields | _formset_payload(*payload))
+        data["action"] = action
+        if current_version:
+            data["version"] = str(report.version)
+        before = (report.version, report.state, Figure.objects.count())
+        response = client.post(url, data)
+        assert response.status_code in (200, 302, 403)
+        statuses.add(response.status_code)
+        after = MonthlyReport.objects.get(pk=draft.pk)
+        if response.status_code == 302 and action in ("save", "submit"):
+            assert after.version == before[0] + 1 + (action == "submit")
+        else:
+            assert (after.version, after.state, Figure.objects.count()) == before
+        if after.state != "draft":  # submitted: back to a draft for the next example
+            MonthlyReport.objects.filter(pk=draft.pk).update(state="draft", submitted_at=None)
+
+    check()
+    assert {200, 302} <= statuses  # both paths were taken
