@@ -758,3 +758,81 @@ def test_report_posts_answer_without_server_error_and_refusals_write_nothing(
 
     check()
     assert {200, 302} <= statuses  # both paths were taken
+
+
+# ------------------------------------------------------------------------------
+# What an uploaded file holds
+# ------------------------------------------------------------------------------
+@HOSTILE
+@given(
+    data=st.one_of(
+        st.binary(min_size=1, max_size=3000),
+        st.binary(max_size=3000).map(lambda b: b"PK\x03\x04" + b),
+        st.binary(max_size=3000).map(lambda b: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b),
+        st.text(CHARACTERS, min_size=1, max_size=500).map(
+            lambda t: t.encode("utf-8", "surrogatepass")
+        ),
+    ),
+    name=st.sampled_from(["月度数值.xlsx", "月度数值.csv", "x", "a.CSV", ""]),
+)
+@example(data=b"\x80\xff\xfe", name="a.csv")  # neither UTF-8 nor GB18030
+def test_any_file_reads_as_a_sheet_or_a_chinese_import_error(data, name):
+    from livelihood import imports
+
+    try:
+        sheet = imports.read_sheet(data, imports.FIGURE_SPEC, name)
+    except imports.ImportFileError as error:
+        assert CJK.search(error.message)
+    else:
+        assert sheet.dataset() is not None
+
+
+@pytest.mark.django_db
+def test_figure_import_of_hostile_cells_reports_rows_in_chinese(draft, make_staff, unit):
+    import csv
+    import io
+
+    from livelihood import imports
+    from livelihood.models import Figure
+
+    clerk = make_staff("hostile-importer", unit)
+    header = ["事项编号", "指标序号", "月份", "街镇", "数值", "计量单位", "备注"]
+    cell = st.one_of(HOSTILE_TEXT, st.sampled_from(["1-1", "1", "2", "2024-06", "明光路街道"]))
+    row = st.tuples(
+        st.one_of(st.just("1-1"), cell),
+        st.one_of(st.sampled_from(["1", "2"]), cell),
+        st.one_of(st.just("2024-06"), cell),
+        st.one_of(st.just(""), cell),
+        cell,
+        st.one_of(st.sampled_from(["万人", "人", "%"]), cell),
+        cell,
+    )
+
+    seen = set()
+
+    @settings(HOSTILE, max_examples=200)
+    @given(rows=st.lists(row, min_size=1, max_size=4))
+    @example(rows=[("1-1", "1", "2024-06", "", "1.2", "万人", "")])
+    @example(rows=[("1-1", "1", "2024-06", "", "9" * 30, "万人", "")])
+    def check(rows):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for values in rows:
+            writer.writerow([v.replace("\x00", "") for v in values])
+        data = buffer.getvalue().encode("utf-8", "replace")
+        before = Figure.objects.count()
+        outcome = imports.figures_import(
+            data=data,
+            file_name="月度数值.csv",
+            month=datetime.date(2024, 6, 1),
+            user=clerk,
+            dry_run=True,
+        )
+        for error in outcome.errors:
+            assert CJK.search(error.message), error
+        assert Figure.objects.count() == before  # a preview writes nothing
+        seen.add(outcome.ok)
+
+    check()
+    assert seen == {True, False}  # some files read well, some were refused
