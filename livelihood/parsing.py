@@ -145,9 +145,9 @@ def parse_month(value) -> datetime.date:
         found = pattern.match(text)
         if found:
             year, month = int(found["y"]), int(found["m"])
-            if 1 <= month <= 12 and year >= datetime.MINYEAR:
-                return datetime.date(year, month, 1)
-            if year < datetime.MINYEAR:
+            if year < datetime.MINYEAR:  # 0000-06: no such date
                 raise ParseError(f"“{value.strip()}”中的年份无效。")
+            if 1 <= month <= 12:
+                return datetime.date(year, month, 1)
             raise ParseError(f"“{value.strip()}”中的月份应在 1 到 12 之间。")
     raise ParseError(f"“{value.strip()}”不是月份，请写成“2024年6月”或“2024-06”。")

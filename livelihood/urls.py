@@ -39,7 +39,7 @@ class CodeConverter:
     """An item's code (3-2): any text but a slash or a NUL character, which PostgreSQL cannot
     compare with a text column (the page would fail instead of being "not found")."""
 
-    regex = "[^/\x00]+"
+    regex = r"[^/\x00]+"
 
     def to_python(self, value):
         return value

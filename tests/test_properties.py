@@ -154,16 +154,6 @@ def form_data(form, *, text=HOSTILE_TEXT, extra=()):
     return st.fixed_dictionaries({}, optional=optional)
 
 
-def as_query(data: dict):
-    """The dict as a QueryDict, as a browser would send it (lists as repeated keys)."""
-    from django.http import QueryDict
-
-    query = QueryDict(mutable=True)
-    for key, value in data.items():
-        query.setlist(key, value if isinstance(value, list) else [value])
-    return query
-
-
 def sendable(data: dict) -> dict:
     """The dict as an HTTP client can send it: lone surrogates cannot be encoded as UTF-8,
     so a browser sends their replacement character."""
@@ -174,6 +164,18 @@ def sendable(data: dict) -> dict:
         return value.encode("utf-8", "replace").decode("utf-8")
 
     return {key: clean(value) for key, value in data.items()}
+
+
+def as_query(data: dict):
+    """The dict as a QueryDict, as Django hands a request's data to a form: lists as repeated
+    keys, and no lone surrogate (Django decodes request data as UTF-8 with replacement, so a
+    form never sees one; the parser and the file reader, which read files, are given them)."""
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key, value in sendable(data).items():
+        query.setlist(key, value if isinstance(value, list) else [value])
+    return query
 
 
 def assert_refused_in_chinese(form):
