@@ -9,7 +9,7 @@ those admins keep each row's history (django-simple-history).
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 
 from . import plans, progress, services
@@ -22,6 +22,7 @@ from .admin_scope import (  # noqa: F401 (user_unit, user_is_unscoped: used by i
     user_is_unscoped,
     user_unit,
 )
+from .forms import ChoicesByKeyField
 from .models import (
     Domain,
     Figure,
@@ -221,6 +222,7 @@ class ItemAdmin(KeepsApprovedData, PlanImportAdmin, UnitScopedAdmin):
     list_filter = ["plan", "domain__name", ("lead_unit", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "title"]
     filter_horizontal = ["partner_units"]
+    formfield_overrides = {models.ManyToManyField: {"form_class": ChoicesByKeyField}}
     list_select_related = ["domain", "lead_unit"]
 
     def get_queryset(self, request):

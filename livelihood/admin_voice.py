@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from . import voice
 from .admin_scope import UnitScopedAdmin, user_is_unscoped
+from .forms import ChoicesByKeyField
 from .models import Feedback, Item, PublicityMonth, SatisfactionVote
 
 State = Feedback.State
@@ -320,6 +321,7 @@ class PublicityMonthForm(forms.ModelForm):
     class Meta:
         model = PublicityMonth
         fields = ["plan", "month_number", "theme", "summary", "campaign", "items"]
+        field_classes = {"items": ChoicesByKeyField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

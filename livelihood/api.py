@@ -28,6 +28,7 @@ DEFAULT_PAGE_SIZE = 200
 JSON = "application/json; charset=utf-8"
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 SCOPES = ("district", "street")
+UNKNOWN_ADDRESS = "接口地址不存在，可用的接口见 /api/v1/openapi.json。"
 
 
 class ApiError(Exception):
@@ -122,7 +123,7 @@ def item_list(request, year):
         if not domain.isascii() or not domain.isdigit():
             raise bad_parameter("domain 参数应为领域序号（正整数），例如 domain=3。")
         items = items.filter(domain__number=int(domain))
-    unit = request.GET.get("unit")
+    unit = _text(request.GET, "unit")
     if unit is not None:
         items = items.filter(lead_unit__code=unit)
     resource = resources.PublicItemResource(plan=plan, queryset=items)
@@ -158,9 +159,9 @@ def figure_list(request, year):
             raise bad_parameter("month 参数应为年月，格式 YYYY-MM，例如 month=2024-06。")
         figures = figures.filter(report__month__year=found[1], report__month__month=found[2])
     if "item" in params:
-        figures = figures.filter(report__item__code=params["item"])
+        figures = figures.filter(report__item__code=_text(params, "item"))
     if "street" in params:
-        figures = figures.filter(street__code=params["street"])
+        figures = figures.filter(street__code=_text(params, "street"))
     if "scope" in params:
         if params["scope"] not in SCOPES:
             raise bad_parameter("scope 参数应为 district（全区合计）或 street（分街镇）。")
@@ -177,6 +178,15 @@ def figure_list(request, year):
         query["cursor"] = _encode_cursor(page[-1]["figure_id"])
         next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
     return {"data": list(resource.records(page)), "limit": limit, "next": next_url}
+
+
+def _text(params, name) -> str | None:
+    """A code to match as given; a NUL character, which PostgreSQL cannot compare with a text
+    column, is a bad parameter rather than a server error."""
+    value = params.get(name)
+    if value is not None and "\x00" in value:
+        raise bad_parameter(f"{name} 参数含有无效字符。")
+    return value
 
 
 def _limit(value) -> int:
@@ -220,4 +230,4 @@ def openapi_description(request):
 
 @api_view
 def unknown(request, rest=""):
-    raise not_found("接口地址不存在，可用的接口见 /api/v1/openapi.json。")
+    raise not_found(UNKNOWN_ADDRESS)

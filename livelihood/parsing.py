@@ -51,11 +51,12 @@ def parse_decimal(value) -> Decimal:
     """A number as typed or as a spreadsheet cell holds it, without unit handling."""
     if isinstance(value, bool):
         raise ParseError("应填写数值。")
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        # Through its shortest text: 0.1 stays 0.1, not 0.1000000000000000055…
-        return Decimal(repr(value))
+    if isinstance(value, int | Decimal | float):
+        # A float through its shortest text: 0.1 stays 0.1, not 0.1000000000000000055…
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+        if not number.is_finite():  # NaN and infinity compare with nothing
+            raise ParseError("应填写数值。")
+        return number
     if not isinstance(value, str):
         raise ParseError("应填写数值。")
     text = normalise(value)
@@ -88,6 +89,8 @@ def parse_figure(value, *, kind: str, unit: str = "", percent_cell: bool = False
         number = _rate(value, text, percent_cell)
     else:
         number = _count(value, text, unit)
+    if abs(number) >= progress.FIGURE_LIMIT:
+        raise ParseError(progress.TOO_LARGE)
     if kind == "count" and number < 0:
         raise ParseError("累计数不能为负数。")
     if kind == "rate" and not (0 <= number <= HUNDRED):
@@ -128,7 +131,10 @@ def parse_month(value) -> datetime.date:
     if isinstance(value, datetime.date):
         return value.replace(day=1)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        if value == int(value) and _SERIAL_RANGE[0] <= value <= _SERIAL_RANGE[1]:
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+        # NaN and infinity first: they compare with nothing and have no integer.
+        whole = number.is_finite() and number == number.to_integral_value()
+        if whole and _SERIAL_RANGE[0] <= number <= _SERIAL_RANGE[1]:
             day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
             return day.replace(day=1)
         raise ParseError(f"“{value}”不是月份，请写成“2024年6月”或“2024-06”。")
@@ -139,6 +145,8 @@ def parse_month(value) -> datetime.date:
         found = pattern.match(text)
         if found:
             year, month = int(found["y"]), int(found["m"])
+            if year < datetime.MINYEAR:  # 0000-06: no such date
+                raise ParseError(f"“{value.strip()}”中的年份无效。")
             if 1 <= month <= 12:
                 return datetime.date(year, month, 1)
             raise ParseError(f"“{value.strip()}”中的月份应在 1 到 12 之间。")

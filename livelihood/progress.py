@@ -105,10 +105,17 @@ def format_percent(fraction: Decimal | None, places: int = 1) -> str:
     return f"{format_number((fraction * HUNDRED).quantize(quantum))}%"
 
 
+# Figure.value holds 16 digits, 4 of them decimals: 12 before the point.
+FIGURE_LIMIT = Decimal(10) ** 12
+TOO_LARGE = "数值过大：折合基本单位后最多 12 位整数。"
+
+
 def value_error(kind: str, value: Decimal | None) -> str | None:
     """Why a figure can never be stored for an indicator of this kind, or None."""
     if value is None:
         return None
+    if abs(value) >= FIGURE_LIMIT:
+        return TOO_LARGE
     if kind == "count" and value < 0:
         return "累计数不能为负数。"
     if kind == "rate" and not ZERO <= value <= HUNDRED:

@@ -118,12 +118,13 @@ class FigureRowForm(forms.Form):
             return data
         unit = data.get("input_unit") or (WRITTEN if self.scale != 1 else PLAIN)
         plain = number * (self.scale if unit == WRITTEN else 1)
-        if plain != plain.quantize(PLAIN_PLACES):
-            self.add_error("value", "小数位数过多：折合基本单位后最多保留 4 位小数。")
-            return data
+        # The range first: quantize() fails on a number longer than the decimal context.
         error = progress.value_error(self.indicator_obj.kind, plain)
         if error:
             self.add_error("value", error)
+            return data
+        if plain != plain.quantize(PLAIN_PLACES):
+            self.add_error("value", "小数位数过多：折合基本单位后最多保留 4 位小数。")
             return data
         data["plain"] = plain
         return data
@@ -147,7 +148,8 @@ class BaseFigureFormSet(forms.BaseFormSet):
     def clean(self):
         if any(self.errors):
             return
-        forms_with_rows = [(f, f.as_input()) for f in self.forms]
+        # A row without an indicator is an empty extra form (a tampered TOTAL_FORMS): no row.
+        forms_with_rows = [(f, row) for f in self.forms if (row := f.as_input()) is not None]
         rows = [row for _, row in forms_with_rows]
         for index, errors in services.figure_problems(self.report, rows).items():
             form = forms_with_rows[index][0]

@@ -34,6 +34,22 @@ class FormatConverter:
 
 register_converter(FormatConverter, "format")
 
+
+class CodeConverter:
+    """An item's code (3-2): any text but a slash or a NUL character, which PostgreSQL cannot
+    compare with a text column (the page would fail instead of being "not found")."""
+
+    regex = r"[^/\x00]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(CodeConverter, "code")
+
 app_name = "livelihood"
 
 urlpatterns = [
@@ -44,22 +60,22 @@ urlpatterns = [
     path(
         "<int:year>/domains/<int:number>/", public_page(views.domain_detail), name="domain-detail"
     ),
-    path("<int:year>/items/<str:code>/", public_page(views.item_detail), name="item-detail"),
+    path("<int:year>/items/<code:code>/", public_page(views.item_detail), name="item-detail"),
     # Residents' voice: the forms are pages of their own, never cached (CSRF token, cookie).
-    path("<int:year>/items/<str:code>/feedback/", views.item_feedback, name="item-feedback"),
+    path("<int:year>/items/<code:code>/feedback/", views.item_feedback, name="item-feedback"),
     path(
-        "<int:year>/items/<str:code>/feedback/thanks/",
+        "<int:year>/items/<code:code>/feedback/thanks/",
         public_page(views.item_feedback_thanks),
         name="item-feedback-thanks",
     ),
     path(
-        "<int:year>/items/<str:code>/messages/",
+        "<int:year>/items/<code:code>/messages/",
         public_page(views.item_messages),
         name="item-messages",
     ),
-    path("<int:year>/items/<str:code>/rate/", views.item_rate, name="item-rate"),
+    path("<int:year>/items/<code:code>/rate/", views.item_rate, name="item-rate"),
     path(
-        "<int:year>/items/<str:code>/rate/thanks/",
+        "<int:year>/items/<code:code>/rate/thanks/",
         public_page(views.item_rate_thanks),
         name="item-rate-thanks",
     ),
@@ -83,7 +99,9 @@ urlpatterns = [
     path("api/v1/plans/<int:year>", public_page(api.plan_detail), name="api-plan"),
     path("api/v1/plans/<int:year>/domains", public_page(api.domain_list), name="api-domains"),
     path("api/v1/plans/<int:year>/items", public_page(api.item_list), name="api-items"),
-    path("api/v1/plans/<int:year>/items/<str:code>", public_page(api.item_detail), name="api-item"),
+    path(
+        "api/v1/plans/<int:year>/items/<code:code>", public_page(api.item_detail), name="api-item"
+    ),
     path("api/v1/plans/<int:year>/figures", public_page(api.figure_list), name="api-figures"),
     path("api/v1/units", public_page(api.unit_list), name="api-units"),
     path("api/v1/streets", public_page(api.street_list), name="api-streets"),

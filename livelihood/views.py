@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import charts, evaluation, progress, ratelimit, satisfaction, voice
+from . import api, charts, evaluation, progress, ratelimit, satisfaction, voice
 from .forms import FeedbackForm, RatingForm, SearchForm
 from .models import (
     Domain,
@@ -861,7 +861,22 @@ def csrf_failure(request, reason=""):
     return render(request, "403_csrf.html", {"plan": Plan.objects.first()}, status=403)
 
 
+BAD_REQUEST = "请求无效：参数无法识别或数量过多。"
+
+
+def bad_request(request, exception):
+    """A request Django refuses before any view (too many parameters, a forged host): the
+    400 page in Chinese, or under the API's address its JSON error."""
+    if request.path_info.startswith("/api/"):
+        return api.error_response(api.bad_parameter(BAD_REQUEST))
+    return render(request, "400.html", {"plan": Plan.objects.published().first()}, status=400)
+
+
 def page_not_found(request, exception):
+    """The 404 page; under the API's address its JSON error, also for an address no API
+    route can match (a line break in it, which the catch-all route does not take)."""
+    if request.path_info.startswith("/api/"):
+        return api.error_response(api.not_found(api.UNKNOWN_ADDRESS))
     return render(request, "404.html", {"plan": Plan.objects.published().first()}, status=404)
 
 

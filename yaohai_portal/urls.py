@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("livelihood.urls")),
 ]
 
+handler400 = "livelihood.views.bad_request"
 handler403 = "livelihood.security.permission_denied"
 handler404 = "livelihood.views.page_not_found"
 handler500 = "livelihood.views.server_error"
