@@ -297,6 +297,39 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
     )
 
 # ------------------------------------------------------------------------------
+# Reliability (issue 7): a database that stops answering (docs/reliability.md)
+# ------------------------------------------------------------------------------
+# While the database is unreachable every request that needs it gets the 503 page
+# (templates/503.html, livelihood/views.py: server_error) with this Retry-After, in seconds.
+# Cached public pages are still served from the page cache (livelihood/publication.py).
+OUTAGE_RETRY_AFTER_SECONDS = int(os.environ.get("OUTAGE_RETRY_AFTER_SECONDS", "30"))
+if not 1 <= OUTAGE_RETRY_AFTER_SECONDS <= 3600:
+    raise ImproperlyConfigured("OUTAGE_RETRY_AFTER_SECONDS 应为 1 到 3600 之间的秒数。")
+# PostgreSQL: no worker may hang on a database that has gone away. A refused connection fails
+# at once; an unreachable host within connect_timeout (5 s, above); a connection whose server
+# vanished (host down, network cut) is given up by TCP keepalives (5 s idle, then 3 probes 2 s
+# apart) or, while a query is being sent, by tcp_user_timeout; and a query the server runs
+# for longer than DATABASE_STATEMENT_TIMEOUT_SECONDS is cancelled by the server (0: never).
+# gunicorn's worker timeout (30 s) kills what is left. libpq parameters:
+# https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS
+DATABASE_STATEMENT_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_SECONDS", "30"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    for _name, _value in {
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10000,  # milliseconds
+    }.items():
+        _options.setdefault(_name, _value)
+    if DATABASE_STATEMENT_TIMEOUT_SECONDS > 0:
+        _options["options"] = (
+            f"{_options.get('options', '')} "
+            f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000}"
+        ).strip()
+
+# ------------------------------------------------------------------------------
 # Portal
 # ------------------------------------------------------------------------------
 # The address printed in QR codes on item pages (https://民生.example.gov.cn); unset, the
