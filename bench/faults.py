@@ -135,7 +135,7 @@ def prepare(env):
     for step in (
         ["migrate", "--noinput", "-v0"],
         ["load_plan", "2024"],
-        ["load_demo"],
+        ["load_demo", "--force"],
         ["collectstatic", "--noinput", "-v0"],
     ):
         fault_world.manage(env, *step, timeout=600)
@@ -328,7 +328,9 @@ def kill_one_worker(master, access: Path) -> dict:
         if new:
             with open(access, "rb") as log:
                 log.seek(offset)
-                pids = {line.split()[0] for line in log.read().decode().splitlines() if line}
+                # gunicorn writes the pid as <1234>.
+                lines = log.read().decode().splitlines()
+                pids = {line.split()[0].strip("<>") for line in lines if line.strip()}
             if {str(pid) for pid in new} & pids:
                 serving = time.monotonic() - at
         time.sleep(0.02)
@@ -484,6 +486,9 @@ def judge_restart(options, cycles, records):
             },
             "after_restart_requests": len(after),
             "after_restart_errors": len(after_errors),
+            "after_restart_error_samples": [
+                (ms(r[0] - cycle["up"]), ms(r[1] - r[0]), str(r[3])) for r in after_errors[:5]
+            ],
             "first_uncached_success_after_start_ms": None
             if first_uncached_ok is None
             else ms(first_uncached_ok - cycle["up"]),

@@ -48,12 +48,16 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 def gunicorn_command(port: int, workers: int, *extra: str) -> list[str]:
     """gunicorn as production runs it: the repository's config file when there is one,
-    otherwise its equivalent (sync workers, 30 s worker timeout, graceful restarts)."""
+    otherwise its equivalent (sync workers, 30 s worker timeout, graceful restarts, the
+    application preloaded in the master)."""
     command = [str(run.BIN / "gunicorn"), "yaohai_portal.wsgi"]
     if GUNICORN_CONF.exists():
         command += ["--config", str(GUNICORN_CONF)]
     else:
+        # --preload: the master loads Django once and forks ready workers, so a worker that
+        # dies is replaced by one that serves at once instead of after importing everything.
         command += ["--worker-class", "sync", "--timeout", "30", "--graceful-timeout", "30"]
+        command += ["--preload"]
     return [
         *command,
         "--bind",
