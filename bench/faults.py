@@ -462,7 +462,8 @@ def judge_restart(options, cycles, records):
         outage_cached = [r for r in during if "search" not in r[2]]
         answers_503 = [r for r in outage_uncached if r[3] == 503]
         latencies = [r[1] - r[0] for r in answers_503]
-        after = [r for r in records if cycle["up"] <= r[0] < end]
+        # Answered before the next cycle's stop began: those overlapping it are its own.
+        after = [r for r in records if cycle["up"] <= r[0] and r[1] < end]
         after_errors = [r for r in after if r[3] != 200]
         first_uncached_ok = min(
             (r[1] for r in after if "search" in r[2] and r[3] == 200), default=None
