@@ -104,6 +104,19 @@ def test_a_cached_page_is_still_served_while_the_database_is_down(client, plan, 
     assert client.get("/about/").status_code == 200
 
 
+@pytest.mark.django_db
+def test_a_postgresql_connection_gives_up_on_a_vanished_server_and_a_runaway_statement():
+    if connection.vendor != "postgresql":
+        pytest.skip("libpq's keepalives and the server's statement_timeout: PostgreSQL only")
+    connection.ensure_connection()
+    parameters = connection.connection.info.get_parameters()
+    assert parameters["keepalives_idle"] == "5"
+    assert parameters["tcp_user_timeout"] == "10000"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == f"{settings.DATABASE_STATEMENT_TIMEOUT_SECONDS}s"
+
+
 # ------------------------------------------------------------------------------
 # An import killed half-way, or out of disk: nothing of the file is written
 # ------------------------------------------------------------------------------
