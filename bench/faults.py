@@ -19,9 +19,10 @@ db-restart    gunicorn against a throwaway PostgreSQL cluster of this script's o
               requests during the outage must get the 503 page quickly (none over
               --hang-seconds), and every request after the restart must succeed.
 import-killed `manage.py import_figures` (2,520 rows) killed with SIGKILL at 25, 50 and 75 %
-              of its transaction, on SQLite (a temporary file, served by gunicorn meanwhile)
-              and on PostgreSQL (a temporary database on --pg-url): no table changes, the
-              home page answers 200; the same import left alone then writes its 2,520 rows.
+              of its writing time (measured on a copy), on SQLite (a temporary file, served
+              by gunicorn meanwhile) and on PostgreSQL (a temporary database on --pg-url): no
+              table changes, the home page answers 200; the same import left alone then
+              writes its 2,520 rows.
 disk-full     the same import on SQLite with too little disk: a process file-size limit
               (RLIMIT_FSIZE) and a tmpfs a few hundred KB larger than the database. It must
               fail with a clear Chinese message, change nothing, leave a database that passes
@@ -31,7 +32,8 @@ disk-full     the same import on SQLite with too little disk: a process file-siz
               about the portal.
 
 Loopback only; every wait is bounded; every process, database, cluster and mount this script
-makes is removed on the way out, whatever happens. Results also go to var/bench/ as JSON.
+makes is removed on the way out, on an error, Ctrl+C or SIGTERM as well. Results also go to
+var/bench/ as JSON.
 """
 
 import argparse
@@ -70,6 +72,9 @@ class Failed(Exception):
 
 def main():
     options = arguments()
+    # SIGTERM and SIGHUP unwind like Ctrl+C: every `finally` and ExitStack cleans up.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: sys.exit("faults: terminated"))
     results, verdicts = {}, {}
     for name in options.scenarios:
         print(f"\n=== {name}", flush=True)

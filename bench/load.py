@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -118,6 +119,9 @@ def arguments():
 
 def main():
     options = arguments()
+    # SIGTERM and SIGHUP unwind like Ctrl+C: the database, Redis keys and gunicorn go.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: sys.exit("load: terminated"))
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("load: wrk is not installed. On Debian: apt-get install wrk.")
