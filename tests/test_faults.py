@@ -29,6 +29,7 @@ from tests.fault_world import (
     import_command,
     sqlite_state,
 )
+from tests.test_settings import manage
 
 OUTAGE_TEXT = "系统维护中，请稍后再试"
 
@@ -115,6 +116,21 @@ def test_a_postgresql_connection_gives_up_on_a_vanished_server_and_a_runaway_sta
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == f"{settings.DATABASE_STATEMENT_TIMEOUT_SECONDS}s"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "bounds"),
+    [
+        ("OUTAGE_RETRY_AFTER_SECONDS", "0", "1 到 3600"),
+        ("OUTAGE_RETRY_AFTER_SECONDS", "half a minute", "1 到 3600"),
+        ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "-5", "0 到 86400"),
+    ],
+)
+def test_an_unusable_outage_setting_is_one_clear_line(name, value, bounds):
+    result = manage("check", **{name: value})
+    assert result.returncode != 0
+    assert f"{name} 应为 {bounds} 之间的秒数" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 # ------------------------------------------------------------------------------
