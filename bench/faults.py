@@ -18,11 +18,11 @@ db-restart    gunicorn against a throwaway PostgreSQL cluster of this script's o
               (pg_ctl -m fast, then -m immediate), left down, and started again. Uncached
               requests during the outage must get the 503 page quickly (none over
               --hang-seconds), and every request after the restart must succeed.
-import-killed `manage.py import_figures` (2,520 rows) killed with SIGKILL at 25, 50 and 75 %
+import-killed `manage.py import_figures` (4,200 rows) killed with SIGKILL at 25, 50 and 75 %
               of its writing time (measured on a copy), on SQLite (a temporary file, served
               by gunicorn meanwhile) and on PostgreSQL (a temporary database on --pg-url): no
               table changes, the home page answers 200; the same import left alone then
-              writes its 2,520 rows.
+              writes its 4,200 rows.
 disk-full     the same import on SQLite with too little disk: a process file-size limit
               (RLIMIT_FSIZE) and a tmpfs a few hundred KB larger than the database. It must
               fail with a clear Chinese message, change nothing, leave a database that passes
@@ -686,7 +686,7 @@ def kill_series(label, env, june, lasted, *, state, writing, home, settle):
     settle()
     written = fault_world.changed(before, state()).get("livelihood_figure")
     status = home()
-    control_ok = code == 0 and written is not None and written[1] - written[0] == 2520
+    control_ok = code == 0 and written is not None and written[1] - written[0] == 4200
     ok = ok and control_ok and status == 200
     figures = {
         "writing_s": round(lasted, 2),

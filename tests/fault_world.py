@@ -4,9 +4,9 @@ tests (tests/test_faults.py) and the fault scenarios (bench/faults.py): a proces
 killed, or run out of disk, when it is a process of its own.
 
 The world: one generated plan year (2000) with five approved months, a coordinator account and
-a filled-in template for June, 60 items × 3 indicators × (district + 13 streets) = 2,520 rows
-by default:
-big enough that the import writes for a second or more, small enough to build in seconds.
+a filled-in template for June, 100 items × 3 indicators × (district + 13 streets) = 4,200 rows
+by default (IMPORT_MAX_ROWS is 5,000): big enough that the import writes for a second or more,
+small enough to build in seconds.
 """
 
 import hashlib
@@ -81,7 +81,7 @@ def import_command(path) -> list[str]:
     return [PYTHON, "manage.py", "import_figures", str(path), "--month", MONTH, "--user", USER]
 
 
-def build(env, directory: Path, *, items: int = 60) -> Path:
+def build(env, directory: Path, *, items: int = 100) -> Path:
     """Migrate the database `env` names, generate the world in it; the June file's path."""
     manage(env, "migrate", "--noinput", "-v0")
     scale = ["--years", "1", "--items", str(items), "--months", "5", "--force"]

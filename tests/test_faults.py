@@ -206,7 +206,7 @@ def run_import(env, june, path, *, kill_after=None):
 def test_an_import_killed_mid_way_leaves_nothing_of_its_file_and_the_site_serves(copy, tmp_path):
     env, path, june = copy
     # Unharmed, on a second copy: the file writes 1,680 figures, and its transaction lasts
-    # this long here (the first third or so reads the rows, the rest writes them).
+    # this long here (it reads the rows first, then writes them): killed half-way through.
     control = tmp_path / "control.sqlite3"
     shutil.copyfile(path, control)
     before = sqlite_state(control)
@@ -215,7 +215,7 @@ def test_an_import_killed_mid_way_leaves_nothing_of_its_file_and_the_site_serves
     assert changed(before, sqlite_state(control))["livelihood_figure"] == (8400, 10080)
 
     before = sqlite_state(path)
-    code, _ = run_import(env, june, path, kill_after=0.6 * lasted)
+    code, _ = run_import(env, june, path, kill_after=0.5 * lasted)
     assert code == -signal.SIGKILL
     assert changed(before, sqlite_state(path)) == {}
     with sqlite3.connect(path) as db:
