@@ -7,7 +7,7 @@ WORKERS ?= 2
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint serve setup clean bench bench-exports audit
+.PHONY: run test lint serve setup clean bench bench-exports audit faults
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）" % sys.version.split()[0])'
@@ -55,6 +55,18 @@ bench-exports: $(VENV)/.run-deps
 # "clean" from "could not be asked"; AUDIT_STRICT=1 makes the latter an error).
 audit: $(VENV)/.test-deps
 	$(BIN)/python .ci/audit.py
+
+# The proof of issue 7 (docs/reliability.md): a gunicorn worker killed under load, the database
+# restarted while serving, imports killed half-way and out of disk (bench/faults.py), then the
+# public page mix at 50 connections on PostgreSQL (bench/load.py). About 10 minutes; needs wrk,
+# root (a small tmpfs; a throwaway PostgreSQL cluster run as the `postgres` user) and the
+# PostgreSQL server on 127.0.0.1:5432 (temporary databases only). Both run; either failing fails.
+# FAULTS_ARGS="--scenarios db-restart", LOAD_ARGS="--scale '--years 2' --repeat 1" are quicker.
+faults: $(VENV)/.run-deps
+	@status=0; \
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS) || status=1; \
+	$(BIN)/python bench/load.py $(LOAD_ARGS) || status=1; \
+	exit $$status
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -40,7 +40,7 @@ from decimal import Decimal
 import tablib
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from import_export import resources
 from import_export.formats import base_formats
@@ -608,6 +608,12 @@ def _message(error) -> str:
     if isinstance(error, ValidationError):
         return "；".join(error.messages)
     logger.error("import failed", exc_info=error)
+    if isinstance(error, DatabaseError):
+        # A full disk, a database that went away: the import's transaction is rolled back.
+        return (
+            f"写入数据库失败（{error}），整个文件未导入；"
+            "请检查磁盘空间和数据库连接后重新导入，或联系区民生办。"
+        )
     return f"导入时出现系统错误（{type(error).__name__}），整个文件未导入；请联系区民生办。"
 
 

@@ -19,7 +19,14 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
 from django.db.models import F
 from django.utils import timezone
 
@@ -81,12 +88,22 @@ def current_for_pages(using: str | None = None) -> Version | None:
 
         using = public_read_alias()
     wait = settings.PUBLIC_VERSION_RECHECK_SECONDS
-    if wait > 0:
-        recent = _recent.get(using)
-        if recent is not None and time.monotonic() < recent[1]:
-            return recent[0]
-    version = current(using)
-    if wait > 0 and version is not None:
+    recent = _recent.get(using)
+    if wait > 0 and recent is not None and time.monotonic() < recent[1]:
+        return recent[0]
+    try:
+        version = current(using)
+    except (OperationalError, InterfaceError):
+        # The database is down or restarting. Nothing can be published while it is, so the
+        # version this worker last read is still the current one: pages cached under it keep
+        # being served, and a page not in the cache gets the 503 page (its view needs the
+        # database). The database is asked again at most once a second meanwhile, so that
+        # an unreachable host's connect timeout is not paid by every cached page.
+        if recent is None or connections[using].in_atomic_block:
+            raise
+        _recent[using] = (recent[0], time.monotonic() + max(wait, 1))
+        return recent[0]
+    if version is not None:  # kept with wait = 0 too: what an outage falls back on
         _recent[using] = (version, time.monotonic() + wait)
     return version
 

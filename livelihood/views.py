@@ -7,18 +7,21 @@ number of queries whatever the amount of data (tests/test_views.py, tests/test_s
 import datetime
 import logging
 import re
+import sys
 from collections import defaultdict
 from decimal import Decimal
 
 import segno
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
 from django.db.models import Max, Prefetch, Q
-from django.http import Http404, HttpResponseServerError
+from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -886,13 +889,46 @@ SERVER_ERROR_PLAIN = (
 )
 
 
+OUTAGE_PLAIN = (
+    '<!DOCTYPE html><html lang="zh-Hans"><meta charset="utf-8"><title>系统维护中</title>'
+    "<h1>系统维护中，请稍后再试</h1><p>平台的数据服务暂时无法访问，请过几分钟再刷新本页。</p></html>"
+)
+
+# What a database that does not answer raises (refused or lost connection, a server shutting
+# down, a cancelled statement, SQLite's "database is locked" or "disk is full"): the request
+# may succeed if tried again later. Other database errors (a bad query, a broken constraint)
+# are defects and stay 500s.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
 def server_error(request):
     """Rendered without context processors: the database may be what failed. If the page
     itself cannot be rendered (a missing static-files manifest, a broken template), a plain
-    page in the same words, rather than an error while reporting an error."""
+    page in the same words, rather than an error while reporting an error.
+
+    Django calls this handler inside its `except` clause, wherever the exception came from
+    (a view, a middleware, a context processor), so the exception is at hand: a database
+    that is not answering gets the 503 page instead (`database_unavailable`)."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
     try:
         content = loader.get_template("500.html").render()
     except Exception:
         logger.exception("500 页面无法生成，改用纯文本页面。")
         content = SERVER_ERROR_PLAIN
     return HttpResponseServerError(content)
+
+
+def database_unavailable(request):
+    """503 Service Unavailable with Retry-After (OUTAGE_RETRY_AFTER_SECONDS): the database is
+    down or restarting. Built from the template alone, like the 500 page; never stored by a
+    cache on the way."""
+    try:
+        content = loader.get_template("503.html").render()
+    except Exception:
+        logger.exception("503 页面无法生成，改用纯文本页面。")
+        content = OUTAGE_PLAIN
+    response = HttpResponse(content, status=503)
+    response.headers["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response

@@ -437,6 +437,50 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
         f"{os.environ.get('PUBLIC_VERSION_RECHECK_SECONDS')!r}。"
     )
 
+
+# ------------------------------------------------------------------------------
+# Reliability (issue 7): a database that stops answering (docs/reliability.md)
+# ------------------------------------------------------------------------------
+# While the database is unreachable every request that needs it gets the 503 page
+# (templates/503.html, livelihood/views.py: server_error) with this Retry-After, in seconds.
+# Cached public pages are still served from the page cache (livelihood/publication.py).
+def _seconds(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ImproperlyConfigured(
+            f"环境变量 {name} 应为 {low} 到 {high} 之间的秒数（整数），实际为 {raw!r}。"
+        )
+    return int(raw)
+
+
+OUTAGE_RETRY_AFTER_SECONDS = _seconds("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600)
+# PostgreSQL: no worker may hang on a database that has gone away. A refused connection fails
+# at once; an unreachable host within connect_timeout (5 s, above); a connection whose server
+# vanished (host down, network cut) is given up by TCP keepalives (5 s idle, then 3 probes 2 s
+# apart) or, while a query is being sent, by tcp_user_timeout; and a query the server runs
+# for longer than DATABASE_STATEMENT_TIMEOUT_SECONDS is cancelled by the server (0: never).
+# gunicorn's worker timeout (30 s) kills what is left. libpq parameters:
+# https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS
+DATABASE_STATEMENT_TIMEOUT_SECONDS = _seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30, 0, 86400)
+# Every PostgreSQL alias (a read replica too).
+for _alias in DATABASES.values():
+    if _alias["ENGINE"] != "django.db.backends.postgresql":
+        continue
+    _options = _alias.setdefault("OPTIONS", {})
+    for _name, _value in {
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10000,  # milliseconds
+    }.items():
+        _options.setdefault(_name, _value)
+    if DATABASE_STATEMENT_TIMEOUT_SECONDS > 0:
+        _options["options"] = (
+            f"{_options.get('options', '')} "
+            f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000}"
+        ).strip()
+
 # ------------------------------------------------------------------------------
 # Deployment (issue 7): the read replica's routing, backups (docs/deploy.md)
 # ------------------------------------------------------------------------------

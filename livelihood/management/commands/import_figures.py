@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from livelihood.imports import ImportFileError, check_size, figures_import, month_label
 from livelihood.models import LeadUnit
@@ -62,15 +63,23 @@ class Command(BaseCommand):
             check_size(path.stat().st_size)
         except ImportFileError as error:
             raise CommandError(error.message) from None
-        outcome = figures_import(
-            data=path.read_bytes(),
-            file_name=path.name,
-            month=month,
-            user=account,
-            unit=chosen,
-            dry_run=dry_run,
-        )
         scope = chosen.name if chosen else "全部牵头单位"
+        try:
+            outcome = figures_import(
+                data=path.read_bytes(),
+                file_name=path.name,
+                month=month,
+                user=account,
+                unit=chosen,
+                dry_run=dry_run,
+            )
+        except DatabaseError as error:
+            # A full disk, a lost connection: the import's one transaction is rolled back, so
+            # nothing of the file is in the database (docs/reliability.md).
+            raise CommandError(
+                f"写入数据库失败（{error}），“{path.name}”整个文件未导入（{scope}，"
+                f"{month_label(month)}）。请检查磁盘空间和数据库连接后重新导入。"
+            ) from None
         if not outcome.ok:
             for error in outcome.errors:
                 self.stderr.write(str(error))
