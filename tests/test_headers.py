@@ -357,6 +357,7 @@ def page_types(item, clerk_client, office_client):
         ("404", public, "get", f"/{year}/no-such-page/", 404),
         ("403", clerk_client, "get", reverse("admin:auth_user_changelist"), 403),
         ("500", public, "get", "/__broken__/", 500),
+        ("503", public, "get", "/__outage__/", 503),
         ("csrf", strict, "post", reverse("livelihood:item-feedback", args=[year, code]), 403),
         ("admin login", https_client(), "get", reverse("admin:login"), 200),
         ("admin changelist", office_client, "get", admin_changelist, 200),

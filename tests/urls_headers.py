@@ -1,7 +1,9 @@
-"""The portal's URLs plus one view that fails, so that tests/test_headers.py can grade the real
-500 page as a visitor receives it (handlers are read from the root URLconf), and one page of
-inline code that the CSP must block (tests/test_browser_admin.py)."""
+"""The portal's URLs plus two views that fail, so that tests/test_headers.py can grade the real
+500 page and the database outage's 503 page as a visitor receives them (handlers are read from
+the root URLconf), and one page of inline code that the CSP must block
+(tests/test_browser_admin.py)."""
 
+from django.db import OperationalError
 from django.http import HttpResponse
 from django.urls import path
 
@@ -14,6 +16,10 @@ def broken(request):
     raise RuntimeError("a deliberate failure for the 500 page's headers")
 
 
+def outage(request):
+    raise OperationalError("a deliberate outage for the 503 page's headers")
+
+
 def inline(request):
     """What the policy forbids: an inline script and a style attribute."""
     return HttpResponse(
@@ -22,4 +28,9 @@ def inline(request):
     )
 
 
-urlpatterns = [path("__broken__/", broken), path("__inline__/", inline), *urlpatterns]
+urlpatterns = [
+    path("__broken__/", broken),
+    path("__outage__/", outage),
+    path("__inline__/", inline),
+    *urlpatterns,
+]
