@@ -459,7 +459,7 @@ OUTAGE_RETRY_AFTER_SECONDS = _seconds("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600)
 # vanished (host down, network cut) is given up by TCP keepalives (5 s idle, then 3 probes 2 s
 # apart) or, while a query is being sent, by tcp_user_timeout; and a query the server runs
 # for longer than DATABASE_STATEMENT_TIMEOUT_SECONDS is cancelled by the server (0: never).
-# gunicorn's worker timeout (30 s) kills what is left. libpq parameters:
+# gunicorn's worker timeout (deploy/gunicorn.conf.py) kills what is left. libpq parameters:
 # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS
 DATABASE_STATEMENT_TIMEOUT_SECONDS = _seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30, 0, 86400)
 # Every PostgreSQL alias (a read replica too).
