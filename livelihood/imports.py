@@ -645,7 +645,12 @@ class FigureResource(resources.ModelResource):
     class Meta:
         model = Figure
         fields = ()
-        use_bulk = False
+        # No row writes to the database: save_instance() queues it, and after_import() writes
+        # each report's figures together once every row is known good. With use_bulk off,
+        # django-import-export wraps every row in a savepoint of its own (two statements, two
+        # round trips on PostgreSQL, per row) to undo writes a row never makes; on, its own
+        # bulk lists stay empty. The file is still one transaction (use_transactions).
+        use_bulk = True
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
