@@ -196,3 +196,16 @@ def test_what_approved_figures_hang_on_is_not_deleted(
 
     office.post(reverse("admin:livelihood_item_delete", args=[spare.pk]), {"post": "yes"})
     assert not Item.objects.filter(pk=spare.pk).exists()
+
+
+def test_login_lockouts_read_in_chinese_in_the_admin(office):
+    """django-axes ships no Simplified Chinese: its app, models and columns are named by
+    livelihood/locale and livelihood/apps.py, as the office reads them."""
+    index = office.get(reverse("admin:index")).content.decode()
+    assert "登录锁定" in index and "登录失败记录" in index
+    assert "Access attempts" not in index and ">Axes<" not in index
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.create(username="clerk", ip_address="10.1.2.3", failures_since_start=3)
+    attempts = office.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+    assert "IP 地址" in attempts and "失败次数" in attempts and "10.1.2.3" in attempts

@@ -57,8 +57,9 @@ INSTALLED_APPS = [
     "import_export",
     # Who changed what and when (issue 4): items, indicators, reports, figures, milestones.
     "simple_history",
-    # Login throttling: failed logins counted in the database, shared by every app server.
-    "axes",
+    # Login throttling: failed logins counted in the database, shared by every app server
+    # (its admin under a Chinese name: livelihood/apps.py).
+    "livelihood.apps.AxesConfig",
     # Two-factor sign-in for staff (TOTP). Before livelihood: livelihood/admin_two_factor.py
     # replaces the plugin's own device admin, which must have been registered first.
     "django_otp",
