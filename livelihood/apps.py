@@ -1,4 +1,3 @@
-from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -24,10 +23,3 @@ class LivelihoodConfig(AppConfig):
         post_migrate.connect(roles.migrated, sender=self, dispatch_uid="livelihood.roles")
         # Failed logins, lockouts and refused access go to the 'livelihood.security' log.
         security.connect()
-
-
-class AxesConfig(AxesAppConfig):
-    """django-axes (login throttling) under its Chinese name in the admin's sidebar; its
-    models' and columns' names come from livelihood/locale (axes ships no Simplified Chinese)."""
-
-    verbose_name = "登录锁定"

@@ -58,8 +58,8 @@ INSTALLED_APPS = [
     # Who changed what and when (issue 4): items, indicators, reports, figures, milestones.
     "simple_history",
     # Login throttling: failed logins counted in the database, shared by every app server
-    # (its admin under a Chinese name: livelihood/apps.py).
-    "livelihood.apps.AxesConfig",
+    # (its admin under a Chinese name: livelihood/axes_app.py).
+    "livelihood.axes_app.AxesConfig",
     # Two-factor sign-in for staff (TOTP). Before livelihood: livelihood/admin_two_factor.py
     # replaces the plugin's own device admin, which must have been registered first.
     "django_otp",
