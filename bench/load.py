@@ -242,22 +242,7 @@ def drive_mix(wrk, port, paths, options):
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=options.duration + 60, check=False
     )
-    found = run.LINE.search(done.stdout)
-    if done.returncode != 0 or not found:
-        raise run.BenchError(f"wrk failed: {done.stderr or done.stdout}")
-    values = {k: int(v) for k, v in (pair.split("=") for pair in found.group(1).split())}
-    socket_errors = sum(values[k] for k in ("connect", "read", "write", "timeout"))
-    return {
-        "rps": values["requests"] / (values["duration_us"] / 1e6),
-        "p50_ms": values["p50_us"] / 1000,
-        "p95_ms": values["p95_us"] / 1000,
-        "p99_ms": values["p99_us"] / 1000,
-        "max_ms": values["max_us"] / 1000,
-        "requests": values["requests"],
-        "non_2xx_3xx": values["status"],
-        "socket_errors": socket_errors,
-        "errors": values["status"] + socket_errors,
-    }
+    return run.wrk_figures(done, "the page mix")
 
 
 if __name__ == "__main__":

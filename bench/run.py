@@ -447,9 +447,15 @@ def drive(wrk, url, options):
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=options.duration + 60, check=False
     )
+    return wrk_figures(done, url)
+
+
+def wrk_figures(done, what):
+    """The figures of a finished wrk run from the BENCH line its Lua script printed
+    (report.lua, mix.lua)."""
     found = LINE.search(done.stdout)
     if done.returncode != 0 or not found:
-        raise BenchError(f"wrk failed on {url}: {done.stderr or done.stdout}")
+        raise BenchError(f"wrk failed on {what}: {done.stderr or done.stdout}")
     values = {k: int(v) for k, v in (pair.split("=") for pair in found.group(1).split())}
     socket_errors = sum(values[k] for k in ("connect", "read", "write", "timeout"))
     return {
@@ -457,6 +463,7 @@ def drive(wrk, url, options):
         "p50_ms": values["p50_us"] / 1000,
         "p95_ms": values["p95_us"] / 1000,
         "p99_ms": values["p99_us"] / 1000,
+        "max_ms": values["max_us"] / 1000,
         "requests": values["requests"],
         "non_2xx_3xx": values["status"],
         "socket_errors": socket_errors,
