@@ -120,15 +120,3 @@ def test_replica_url_adds_a_replica_that_the_public_pages_read():
         "default",
         "yaohai_portal.routers.PublicReadRouter",
     ]
-
-
-def test_the_portal_runs_its_own_app_configuration():
-    """LivelihoodConfig.ready() connects the publication bumps, the roles and the security
-    log. Django picks it automatically only while livelihood/apps.py defines exactly one
-    AppConfig; a second one there silently falls back to a bare configuration."""
-    from django.apps import apps
-
-    from livelihood.apps import LivelihoodConfig
-
-    assert type(apps.get_app_config("livelihood")) is LivelihoodConfig
-    assert apps.get_app_config("axes").verbose_name == "登录锁定"
