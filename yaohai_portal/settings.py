@@ -32,6 +32,19 @@ def env_list(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
+def env_int(name: str, default: int, low: int, high: int, what: str = "整数") -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ImproperlyConfigured(
+            f"环境变量 {name} 应为 {low} 到 {high} 之间的{what}，实际为 {raw!r}。"
+        )
+    return value
+
+
 # ------------------------------------------------------------------------------
 # Core
 # ------------------------------------------------------------------------------
@@ -445,16 +458,7 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
 # While the database is unreachable every request that needs it gets the 503 page
 # (templates/503.html, livelihood/views.py: server_error) with this Retry-After, in seconds.
 # Cached public pages are still served from the page cache (livelihood/publication.py).
-def _seconds(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ImproperlyConfigured(
-            f"环境变量 {name} 应为 {low} 到 {high} 之间的秒数（整数），实际为 {raw!r}。"
-        )
-    return int(raw)
-
-
-OUTAGE_RETRY_AFTER_SECONDS = _seconds("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600)
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600, "秒数（整数）")
 # PostgreSQL: no worker may hang on a database that has gone away. A refused connection fails
 # at once; an unreachable host within connect_timeout (5 s, above); a connection whose server
 # vanished (host down, network cut) is given up by TCP keepalives (5 s idle, then 3 probes 2 s
@@ -462,7 +466,9 @@ OUTAGE_RETRY_AFTER_SECONDS = _seconds("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600)
 # for longer than DATABASE_STATEMENT_TIMEOUT_SECONDS is cancelled by the server (0: never).
 # gunicorn's worker timeout (deploy/gunicorn.conf.py) kills what is left. libpq parameters:
 # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS
-DATABASE_STATEMENT_TIMEOUT_SECONDS = _seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30, 0, 86400)
+DATABASE_STATEMENT_TIMEOUT_SECONDS = env_int(
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS", 30, 0, 86400, "秒数（整数）"
+)
 # Every PostgreSQL alias (a read replica too).
 for _alias in DATABASES.values():
     if _alias["ENGINE"] != "django.db.backends.postgresql":
@@ -522,19 +528,6 @@ if not 0 <= PROGRESS_TOLERANCE_POINTS <= 100:
 # ------------------------------------------------------------------------------
 # Residents' voice: feedback, satisfaction votes (livelihood/voice.py, satisfaction.py)
 # ------------------------------------------------------------------------------
-def env_int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip() or str(default)
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ImproperlyConfigured(
-            f"环境变量 {name} 应为 {low} 到 {high} 之间的整数，实际为 {raw!r}。"
-        )
-    return value
-
-
 # A lead unit answers published feedback within this many working days (Monday to Friday).
 FEEDBACK_ANSWER_WORKING_DAYS = env_int("FEEDBACK_ANSWER_WORKING_DAYS", 5, 1, 60)
 # Public holidays (no working day) as YYYY-MM-DD, comma-separated: 2024-10-01,2024-10-02.
