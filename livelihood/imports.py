@@ -40,7 +40,7 @@ from decimal import Decimal
 import tablib
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 from import_export import resources
 from import_export.formats import base_formats
@@ -327,9 +327,13 @@ def _read_xlsx(data: bytes, spec: Spec) -> Sheet:
         for ws in sheets:
             if ws is None or not hasattr(ws, "iter_rows"):
                 continue
+            # The cells the sheet holds, not the rectangle its <dimension> claims: that may be
+            # absent or wrong, and padding every row out to MAX_COLUMNS cost a 5,000-row
+            # import 145,000 empty cells.
+            ws.reset_dimensions()
             rows = (
-                (index, [_cell_value(cell) for cell in row])
-                for index, row in enumerate(ws.iter_rows(max_col=MAX_COLUMNS), start=1)
+                (index, [_cell_value(cell) for cell in row[:MAX_COLUMNS]])
+                for index, row in enumerate(ws.iter_rows(), start=1)
             )
             try:
                 return _table(rows, spec, ws.title)
@@ -342,6 +346,8 @@ def _read_xlsx(data: bytes, spec: Spec) -> Sheet:
 
 def _cell_value(cell):
     value = cell.value
+    if value is None:
+        return None
     if getattr(cell, "data_type", None) == "f" or (
         value is not None
         and not isinstance(value, str | int | float | Decimal | datetime.date)
@@ -689,6 +695,11 @@ class FigureResource(resources.ModelResource):
             .select_related("lead_unit", "plan")
             .prefetch_related("indicators")
         }
+        self.indicators = {
+            (item.pk, indicator.number): indicator
+            for item in self.items.values()
+            for indicator in item.indicators.all()
+        }
         self.streets = {}
         for street in Street.objects.all():
             for name in (street.name, street.code):
@@ -747,9 +758,7 @@ class FigureResource(resources.ModelResource):
                 "指标序号",
                 "指标序号应为整数，例如 1。" if not is_blank(raw_number) else "指标序号为空。",
             ) from None
-        indicator = next(
-            (i for i in item.indicators.all() if i.number == int(indicator_number)), None
-        )
+        indicator = self.indicators.get((item.pk, int(indicator_number)))
         if indicator is None:
             raise _row_error(
                 "指标序号", f"事项 {item.code} 没有序号为 {int(indicator_number)} 的指标。"
@@ -874,7 +883,13 @@ class FigureResource(resources.ModelResource):
         exclude = ["indicator", "street"]
         if instance.report_id is None:
             exclude.append("report")
-        instance.full_clean(exclude=exclude, validate_unique=validate_unique)
+        # The model's constraints are unique pairs and triples over the report, the indicator
+        # and the street, all excluded here: Django would skip each of them after working out
+        # that it must (a fifth of a 5,000-row import's validation). The resource refuses a
+        # duplicate row itself, and the database enforces them when the figures are written.
+        instance.full_clean(
+            exclude=exclude, validate_unique=validate_unique, validate_constraints=False
+        )
 
     def save_instance(self, instance, is_create, row, **kwargs):
         """Queued: the report's figures are written together, through services.py."""
@@ -887,6 +902,7 @@ class FigureResource(resources.ModelResource):
                     street_id=street.pk if street else None,
                     value=instance.value,
                     note=instance.note,
+                    unsaved=instance if is_create else None,
                 ),
             )
         )
@@ -916,9 +932,17 @@ class FigureResource(resources.ModelResource):
         if not self.ready or result.has_errors() or result.has_validation_errors():
             return
         problems = False
-        # The approved figures of earlier months, for every report of the file in one query;
-        # report_save checks the figures against them again before it writes.
-        earlier = services.previous_approved_for(self.pending, self.month)
+        # The approved figures of earlier months the file's rows are checked against, read
+        # for every report of the file at once; services.reports_import_figures checks the
+        # figures against them again before it writes.
+        earlier = services.previous_approved_for(
+            self.pending,
+            self.month,
+            {
+                item_pk: [(figure.indicator_id, figure.street_id) for _, figure in queued]
+                for item_pk, queued in self.pending.items()
+            },
+        )
         for item_pk, queued in self.pending.items():
             item = self.touched[item_pk]
             report = self.reports.get(item_pk) or MonthlyReport(item=item, month=self.month)
@@ -936,27 +960,22 @@ class FigureResource(resources.ModelResource):
                 problems = True
         if problems:
             return
-        for item_pk, queued in self.pending.items():
-            item = self.touched[item_pk]
-            try:
-                with transaction.atomic():
-                    report = self.reports.get(item_pk) or services.report_open(
-                        item=item, month=self.month, user=self.user
-                    )
-                    services.report_save(
-                        report=report,
-                        user=self.user,
-                        version=self.versions_expected.get(item_pk),
-                        figures=[figure for _, figure in queued],
-                        earlier=earlier.get(item_pk, {}),
-                    )
-            except services.TransitionError as error:
-                raise ImportFileError(f"事项 {item.code}：{error.message}") from None
-            except ValidationError as error:
-                raise ImportFileError(
-                    f"事项 {item.code}：{services.validation_message(error)}"
-                ) from None
-            self.reports[item_pk] = MonthlyReport.objects.get(pk=report.pk)
+        try:
+            saved = services.reports_import_figures(
+                month=self.month,
+                user=self.user,
+                figures={
+                    self.touched[item_pk]: [figure for _, figure in queued]
+                    for item_pk, queued in self.pending.items()
+                },
+                versions=self.versions_expected,
+                earlier=earlier,
+            )
+        except services.TransitionError as error:
+            item = getattr(error, "item", None)
+            where = f"事项 {item.code}：" if item is not None else ""
+            raise ImportFileError(f"{where}{error.message}") from None
+        self.reports.update(saved)
 
     def report_labels(self) -> list[str]:
         labels = []

@@ -16,6 +16,7 @@ e.g. 人), so 11500 and 1.15万 are the same figure.
 """
 
 import datetime
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,7 @@ from . import progress
 HUNDRED = Decimal(100)
 FORMULA_STARTS = ("=", "+", "@")
 
+_SPACES = re.compile(r"\s+")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _MONTH_PATTERNS = (
@@ -43,8 +45,19 @@ class ParseError(ValueError):
 
 def normalise(text: str) -> str:
     """Full-width to half-width (NFKC: １２３，４５６ → 123,456; ％ → %), spaces removed."""
-    text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"\s+", "", text)
+    if len(text) <= _SHORT:
+        return _normalise_short(text)
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+
+
+# A spreadsheet repeats its short texts on every row (codes, units, streets, months): each is
+# folded once. Long texts are not kept, so the cache stays small whatever a file holds.
+_SHORT = 64
+_normalise_short = functools.lru_cache(maxsize=4096)(_normalise)
 
 
 def parse_decimal(value) -> Decimal:

@@ -200,6 +200,93 @@ def test_a_correction_below_the_approved_figure_needs_a_note(world, report):
     assert Figure.objects.get(report__month=JUNE).note == "5月数据重复统计，已更正"
 
 
+def test_a_correction_is_checked_against_an_older_month_when_the_latest_lacks_the_row(
+    world, report
+):
+    """The approved figures an import checks against are read from each item's latest
+    approved report first; a row that report lacks is looked up in the older ones."""
+    first, _ = world["streets"]
+    report(
+        world["street_item"],
+        "2024-04",
+        {world["by_street"]: "50"},
+        streets={(world["by_street"], first): "30"},
+    )
+    report(world["street_item"], "2024-05", {world["by_street"]: "60"})
+    refused = run(world, [row("1-3", 1, "61"), row("1-3", 1, "20", street="明光路街道")])
+    assert not refused.ok
+    assert "第 5 行“备注”列" in str(refused.errors[0]) and "低于4月已审核的30" in str(
+        refused.errors[0]
+    )
+    assert value_of(world["by_street"], street=first) is None
+    accepted = run(world, [row("1-3", 1, "61"), row("1-3", 1, "31", street="明光路街道")])
+    assert accepted.ok, accepted.errors
+    assert value_of(world["by_street"], street=first) == 31
+
+
+def test_every_imported_figure_has_its_history_row(world, report):
+    """New figures are written in batches with their history rows copied in the database:
+    one "+" row each, with the figure's value, note, report and the importer."""
+    report(world["street_item"], "2024-06", {world["by_street"]: "10"}, state="draft")
+    outcome = run(
+        world,
+        [
+            row("1-1", 1, "1.15万", note="含灵活就业"),
+            row("1-2", 1, "96%"),
+            row("1-3", 1, "11"),
+            row("1-3", 1, "4", street="明光路街道"),
+            row("1-3", 1, "7", street="红桥街道"),
+        ],
+    )
+    assert outcome.ok, outcome.errors
+    assert outcome.count("新增") == 4 and outcome.count("修改") == 1
+    for figure in Figure.objects.filter(report__month=JUNE):
+        rows = list(Figure.history.filter(id=figure.pk).order_by("history_id"))
+        assert rows, figure
+        last = rows[-1]
+        assert (last.value, last.note, last.report_id, last.indicator_id, last.street_id) == (
+            figure.value,
+            figure.note,
+            figure.report_id,
+            figure.indicator_id,
+            figure.street_id,
+        )
+        assert last.history_user == world["clerk"]
+        changed = figure.indicator == world["by_street"] and figure.street is None
+        assert last.history_type == ("~" if changed else "+")
+    jobs = Figure.objects.get(indicator=world["count"], report__month=JUNE)
+    assert Figure.history.get(id=jobs.pk).note == "含灵活就业"
+    # Each new report: opened, then saved; the draft that was there: saved once more.
+    opened = MonthlyReport.objects.get(item=world["jobs"], month=JUNE)
+    assert [h.history_change_reason for h in opened.history.order_by("history_id")] == [
+        "新建草稿",
+        "保存",
+    ]
+    assert opened.version == 2
+
+
+def test_a_sheet_whose_dimension_is_wrong_is_read_whole(world):
+    """Some programs write <dimension ref="A1"/> whatever the sheet holds: every cell is read
+    all the same."""
+    import re
+    import zipfile
+
+    data = xlsx([row("1-1", 1, "11500"), row("1-2", 1, "97%", unit="%")])
+    source, target = io.BytesIO(data), io.BytesIO()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            content = old.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                content, found = re.subn(
+                    rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', content
+                )
+                assert found == 1
+            new.writestr(info, content)
+    outcome = figures_import(data=target.getvalue(), month=JUNE, user=world["clerk"])
+    assert outcome.ok, outcome.errors
+    assert value_of(world["count"]) == 11500 and value_of(world["rate"]) == 97
+
+
 def test_a_report_saved_after_the_preview_refuses_the_confirmation(world, report):
     draft = report(world["jobs"], "2024-06", {world["count"]: "10"}, state="draft")
     preview = run(world, [row("1-1", 1, "20")], dry_run=True)
