@@ -7,8 +7,9 @@ visitor without a session:
 1. it reads the publication version (livelihood/publication.py): one primary-key query, the
    only one a cached page costs, and under load not even that: a worker asks the database at
    most once per PUBLIC_VERSION_RECHECK_SECONDS (1 s by default);
-2. the cache key is that version, today's date (statuses such as 逾期未报 move with the
-   calendar) and the absolute URL: scheme, host, path and query string;
+2. the cache key is the release (`release()`: what renders the page), that version, today's
+   date (statuses such as 逾期未报 move with the calendar) and the absolute URL: scheme,
+   host, path and query string;
 3. on a hit it answers from Django's `default` cache (local memory, or Redis with REDIS_URL)
    without running the view; on a miss it runs the view and stores a 200 response;
 4. the answer carries a weak `ETag` derived from the same key and `Last-Modified` (when the
@@ -30,11 +31,13 @@ a browser that accepts gzip is sent the stored bytes without compressing them ag
 output carries no per-request secret, so BREACH has nothing to recover from it.
 """
 
+import functools
 import gzip
 import hashlib
 import logging
 import time
 from functools import wraps
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -92,7 +95,9 @@ def public_page(view):
         # The address as requested: QR codes on the pages hold the host (PUBLIC_BASE_URL unset).
         url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
         now = timezone.localtime()
-        digest = hashlib.sha256(f"{version.token}|{now.date()}|{url}".encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{release()}|{version.token}|{now.date()}|{url}".encode()
+        ).hexdigest()
         key = f"{KEY_PREFIX}:{digest}"
         entry, state = _cache_get(key), "hit"
         if entry is None:
@@ -117,6 +122,42 @@ def public_page(view):
         )
 
     return page
+
+
+# What a release is made of, for release(): what renders a page or changes how it renders.
+RELEASE_PATHS = ("livelihood", "yaohai_portal", "templates", "static", "requirements/base.txt")
+
+
+def release() -> str:
+    """The release serving this process: RELEASE_ID when the deployment names it (a version,
+    a commit), otherwise a digest of the checkout's RELEASE_PATHS."""
+    return settings.RELEASE_ID or _checkout_digest()
+
+
+@functools.cache
+def _checkout_digest() -> str:
+    return code_digest(Path(settings.BASE_DIR), RELEASE_PATHS)
+
+
+def code_digest(root: Path, paths) -> str:
+    """A digest of the files under `paths` (relative to `root`): their names and contents,
+    compiled bytecode left out. Two checkouts of the same release give the same digest, so
+    every app server of a release shares its cached pages; any change to a template, a module,
+    a static file or a locked dependency gives another. About 3 MB, read once per process."""
+    digest = hashlib.sha256()
+    files = []
+    for name in paths:
+        path = root / name
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(p for p in path.rglob("*") if p.is_file())
+    for path in sorted(files):
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def is_personal(request) -> bool:

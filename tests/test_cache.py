@@ -12,6 +12,7 @@ import gzip
 import os
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -29,7 +30,7 @@ from django.utils import timezone
 from django.utils.http import http_date, parse_http_date
 
 from livelihood import publication
-from livelihood.cache import public_page
+from livelihood.cache import RELEASE_PATHS, code_digest, public_page, release
 from livelihood.models import (
     Domain,
     Figure,
@@ -246,6 +247,48 @@ def test_cached_pages_follow_the_calendar(client, employment, monkeypatch):
 # ------------------------------------------------------------------------------
 # Validators: ETag, Last-Modified, 304
 # ------------------------------------------------------------------------------
+def test_a_new_release_does_not_serve_the_pages_the_previous_one_rendered(
+    client, employment, settings
+):
+    """After an upgrade the pages in a shared cache (Redis) were rendered by the old templates:
+    the release is part of the key, so the new release renders its own, and during a rolling
+    upgrade a server still on the old release keeps serving the old ones."""
+    item, _ = employment
+    path = item.get_absolute_url()
+    settings.RELEASE_ID = "2026.12.1"
+    old = get(client, path)
+    assert old["X-Page-Cache"] == "miss" and get(client, path)["X-Page-Cache"] == "hit"
+    settings.RELEASE_ID = "2026.12.2"
+    new = get(client, path)
+    assert new["X-Page-Cache"] == "miss"
+    assert new["ETag"] != old["ETag"]  # browsers holding the old page get the new one
+    assert get(client, path)["X-Page-Cache"] == "hit"
+    settings.RELEASE_ID = "2026.12.1"
+    assert get(client, path)["X-Page-Cache"] == "hit"
+
+
+def test_without_a_release_id_the_release_is_a_digest_of_the_code(tmp_path, settings):
+    templates = tmp_path / "templates"
+    (templates / "__pycache__").mkdir(parents=True)
+    page = templates / "home.html"
+    page.write_text("<h1>民生实事</h1>", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text("Django==5.2.19\n")
+    paths = ("templates", "requirements.txt", "absent")
+    first = code_digest(tmp_path, paths)
+    assert code_digest(tmp_path, paths) == first
+    (templates / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\x00")  # bytecode: same
+    assert code_digest(tmp_path, paths) == first
+    page.write_text("<h1>民生实事进度</h1>", encoding="utf-8")  # a template changed
+    changed = code_digest(tmp_path, paths)
+    assert changed != first
+    (tmp_path / "requirements.txt").write_text("Django==5.2.20\n")  # a dependency upgraded
+    assert code_digest(tmp_path, paths) not in (first, changed)
+    settings.RELEASE_ID = ""
+    assert release() == code_digest(Path(settings.BASE_DIR), RELEASE_PATHS)
+    settings.RELEASE_ID = "abc123"
+    assert release() == "abc123"
+
+
 def test_pages_carry_validators_that_make_browsers_revalidate(client, employment):
     item, _ = employment
     for response in (get(client, item.get_absolute_url()), get(client, item.get_absolute_url())):

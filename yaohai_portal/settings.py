@@ -437,6 +437,12 @@ else:
 # Serve rendered public pages from the cache above (false: every request renders the page).
 PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
 
+# The release that renders the pages, part of every cached page's key: after an upgrade no
+# page the previous release rendered is served from a shared cache (Redis), and during a
+# rolling upgrade each release serves its own. Empty: a digest of the code, templates, static
+# files and locked dependencies, worked out once per process (livelihood/cache.py: release()).
+RELEASE_ID = os.environ.get("RELEASE_ID", "").strip()
+
 # How long a worker may go on using the publication version it last read before asking the
 # database again (seconds; 0: ask on every request). An approval reaches the worker that made
 # it at once and every other worker and app server within this time. Under load it saves the
