@@ -7,8 +7,9 @@ What is guaranteed:
 
 - All or nothing. A file is imported in one transaction; any error, in any row, rolls the whole
   file back (`rollback_on_validation_errors=True`). A dry run is the same import, rolled back.
-- Every write goes where a write from a form would go. Figures are saved through
-  `services.report_open` / `services.report_save`, once per report: the approval lock, the
+- Every write goes through the reporting workflow's rules. Figures are saved through
+  `services.reports_import_figures`, which does for all of a file's reports at once what
+  `services.report_open` / `services.report_save` do for one: the approval lock, the
   optimistic lock on the report's version, the correction-note rule, the history rows and the
   publication version all apply. An approved report's figure that the file would change is an
   error, not a write; one the file repeats unchanged is simply unchanged (so exporting a month
