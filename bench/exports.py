@@ -31,7 +31,9 @@ For each database (a temporary SQLite file, a temporary PostgreSQL database) it
        write the 5,000 figures, fails the benchmark. Its floor, as for the exports, is this
        script in `--floor` mode writing as many rows and columns with openpyxl's write-only
        mode (the issue's measure); beside it, this script in `--floor-read` mode, openpyxl
-       reading the same file in read-only mode, row by row, is measured and reported too;
+       reading the same file in read-only mode, row by row, is measured and reported too.
+       With LibreOffice installed, the same file saved by LibreOffice (shared strings, as a
+       clerk's spreadsheet program stores it) is imported and measured the same way;
 3. prints per export the median wall time and the median peak RSS (`Maximum resident set
    size` of `time -v`), the ratio of the wall time to the floor measured in the same run (to
    openpyxl's, the issue's measure, and for CSV also to the csv module's), the same ratio
