@@ -408,8 +408,6 @@ def warm(plan: str, month: str, shapes: str, workdir: str):
     written in the same process as many times (openpyxl write-only, the same rows and
     columns), so that neither side pays Python's or Django's start-up. Prints seconds."""
     _django()
-    import tempfile as _tempfile
-
     from livelihood import summary
 
     def timed(work):
@@ -430,7 +428,7 @@ def warm(plan: str, month: str, shapes: str, workdir: str):
         return work
 
     results = {}
-    with _tempfile.TemporaryDirectory(dir=workdir) as scratch:
+    with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         for name, shape in json.loads(shapes).items():
             fmt = name.rsplit("-", 1)[1]
             results[name] = timed(export(fmt))

@@ -429,13 +429,15 @@ def reports_import_figures(
     rolls back."""
     month = first_of_month(month)
     items = {item.pk: item for item in figures}
-    if not is_coordinator(user):
-        unit = unit_of(user)
+    coordinator = is_coordinator(user)
+    if not coordinator:
         for item in items.values():
-            if unit is None or unit.pk != item.lead_unit_id:
-                raise ItemError(item, "只能填报本单位牵头的事项。")
+            try:
+                _require_entry(user, item)
+            except TransitionError as error:
+                raise ItemError(item, error.message) from None
     editable = (State.DRAFT, State.RETURNED)
-    if is_coordinator(user):
+    if coordinator:
         editable += (State.SUBMITTED,)
     versions = versions or {}
     if earlier is None:
