@@ -40,6 +40,18 @@ def default_month(today: datetime.date | None = None) -> datetime.date:
     return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
 
 
+# Reports named in the message after an import; the rest are counted. The preview lists all.
+NAMED_REPORTS = 5
+
+
+def named_reports(reports: list[str]) -> str:
+    """The reports an import wrote, for the message after it: "1-1 …（草稿）；1-2 …（草稿）", or
+    with more than NAMED_REPORTS, the first of them and how many in all."""
+    if len(reports) <= NAMED_REPORTS:
+        return "；".join(reports)
+    return f"{'；'.join(reports[:NAMED_REPORTS])}等 {len(reports)} 份报告"
+
+
 def month_choices(user) -> list[tuple[str, str]]:
     """The months of the plans this user reports on that have begun, newest first."""
     plans = Plan.objects.all()
@@ -179,6 +191,7 @@ class SpreadsheetImportMixin(ImportMixin):
             "import_url": self._url("import"),
             "process_url": self._url("process_import"),
             "changelist_url": self._url("changelist"),
+            "named_reports": NAMED_REPORTS,
             **self.import_context(request),
             **context,
         }
@@ -266,7 +279,7 @@ class SpreadsheetImportMixin(ImportMixin):
             messages.success(
                 request,
                 f"已导入“{upload.file_name}”（{self.describe(params)}）：{outcome.summary}。"
-                + (f"涉及：{'；'.join(outcome.reports)}。" if outcome.reports else ""),
+                + (f"涉及{named_reports(outcome.reports)}。" if outcome.reports else ""),
             )
             return HttpResponseRedirect(self.done_url(params))
         return self._render(

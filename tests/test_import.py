@@ -489,8 +489,20 @@ def write(tmp_path, data, name="六月.xlsx"):
 def test_the_command_imports_and_reports(world, tmp_path, capsys):
     path = write(tmp_path, xlsx([row("1-1", 1, "1.15万")]))
     call_command("import_figures", path, "--unit", "rsj", "--month", "2024-06", "--user", "clerk")
-    assert "已导入" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert "已导入" in lines[0] and lines[0].endswith("涉及报告 1 份：")
+    assert lines[1:] == ["  1-1 城镇新增就业（草稿）"]
     assert value_of(world["count"]) == 11500
+
+
+def test_the_message_after_an_import_names_five_reports_and_counts_the_rest():
+    from livelihood.admin_imports import named_reports
+
+    reports = [f"1-{n} 事项{n}（草稿）" for n in range(1, 8)]
+    assert named_reports(reports[:5]) == "；".join(reports[:5])
+    shown = named_reports(reports)
+    assert shown.startswith("1-1 事项1（草稿）；") and shown.endswith("1-5 事项5（草稿）等 7 份报告")
+    assert "1-6" not in shown
 
 
 def test_the_command_dry_run_writes_nothing(world, tmp_path, capsys):

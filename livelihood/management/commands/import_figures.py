@@ -97,6 +97,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{verb}：{scope}{month_label(month)}，{outcome.summary}。"
-                + (f"涉及报告：{'；'.join(outcome.reports)}。" if outcome.reports else "")
+                + (f"涉及报告 {len(outcome.reports)} 份：" if outcome.reports else "")
             )
         )
+        # One report a line: the office's import of every unit names fifty of them.
+        for label in outcome.reports:
+            self.stdout.write(f"  {label}")
