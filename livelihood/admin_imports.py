@@ -279,7 +279,7 @@ class SpreadsheetImportMixin(ImportMixin):
             messages.success(
                 request,
                 f"已导入“{upload.file_name}”（{self.describe(params)}）：{outcome.summary}。"
-                + (f"涉及{named_reports(outcome.reports)}。" if outcome.reports else ""),
+                + (f"涉及：{named_reports(outcome.reports)}。" if outcome.reports else ""),
             )
             return HttpResponseRedirect(self.done_url(params))
         return self._render(

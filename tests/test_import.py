@@ -477,6 +477,36 @@ def test_the_upload_size_limit_is_told(world, settings):
     assert "超过了 1 KB 的上限" in body(response)
 
 
+def test_the_office_sees_every_report_an_import_of_many_items_writes(
+    world, make_item, make_indicator
+):
+    more = [make_item(f"1-{n}", title=f"第{n}项") for n in (4, 5, 6)]
+    for item in more:
+        make_indicator(item, "100", unit="人")
+    rows = [row("1-1", 1, "1.15万"), row("1-2", 1, "97"), row("1-9", 1, "30")]
+    rows += [row(item.code, 1, "10") for item in more]
+    client = login(world["office"])
+    preview = body(upload(client, xlsx(rows)))
+    assert "将写入的报告 6 份，清单见下" in preview
+    assert "展开 6 份报告的清单" in preview
+    for label in ("1-1 城镇新增就业（草稿）", "1-9 残疾人康复（草稿）", "1-6 第6项（草稿）"):
+        assert f"<li>{label}</li>" in preview
+    confirm = client.post(
+        reverse("admin:livelihood_figure_process_import"),
+        {
+            "import_file_name": ImportUpload.objects.get().name,
+            "original_file_name": "六月.xlsx",
+            "format": "0",
+            "resource": "0",
+            "confirm": "1",
+        },
+    )
+    done = body(client.get(confirm["Location"]))
+    assert "新增 6 项。涉及：1-1 城镇新增就业（草稿）；" in done
+    assert "（草稿）等 6 份报告。" in done
+    assert MonthlyReport.objects.filter(month=JUNE).count() == 6
+
+
 # ------------------------------------------------------------------------------
 # The command
 # ------------------------------------------------------------------------------
@@ -501,7 +531,8 @@ def test_the_message_after_an_import_names_five_reports_and_counts_the_rest():
     reports = [f"1-{n} 事项{n}（草稿）" for n in range(1, 8)]
     assert named_reports(reports[:5]) == "；".join(reports[:5])
     shown = named_reports(reports)
-    assert shown.startswith("1-1 事项1（草稿）；") and shown.endswith("1-5 事项5（草稿）等 7 份报告")
+    assert shown.startswith("1-1 事项1（草稿）；")
+    assert shown.endswith("1-5 事项5（草稿）等 7 份报告")
     assert "1-6" not in shown
 
 
