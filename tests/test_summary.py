@@ -12,9 +12,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
 from livelihood import exports, summary
+from livelihood.exports import display_width
 from livelihood.models import Item, MonthlyReport, StaffProfile
 from livelihood.spreadsheet import FORMULA_TRIGGERS, neutralise
 from livelihood.views import month_end_moment
@@ -255,6 +257,14 @@ def test_number_formats_and_print_setup(plan, june):
     assert row[14].alignment.wrap_text
     assert ws["A3"].value == "编号" and ws["A3"].font.b
     assert ws.column_dimensions["O"].width == 30
+    # Every column title fits its column on one line: none breaks off its last character. A
+    # full-width character of the 10-point header font takes just under two widths:
+    # LibreOffice sets 计量单位 (8) on one line at 7 and broke 逾期未报 after 逾期未 at 6.
+    for sheet, columns in ((ws, summary.COLUMNS), (book["牵头单位排名"], summary.RANK_COLUMNS)):
+        for index, (title, *_) in enumerate(columns, 1):
+            letter = get_column_letter(index)
+            assert sheet[f"{letter}3"].value == title
+            assert display_width(title) <= sheet.column_dimensions[letter].width + 1, title
     for sheet in book:
         assert sheet.freeze_panes == "C4"
         assert sheet.print_title_rows == "$3:$3"
