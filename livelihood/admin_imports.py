@@ -191,7 +191,7 @@ class SpreadsheetImportMixin(ImportMixin):
             "import_url": self._url("import"),
             "process_url": self._url("process_import"),
             "changelist_url": self._url("changelist"),
-            "named_reports": NAMED_REPORTS,
+            "reports_in_sentence": NAMED_REPORTS,
             **self.import_context(request),
             **context,
         }
