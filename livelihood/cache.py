@@ -31,12 +31,11 @@ a browser that accepts gzip is sent the stored bytes without compressing them ag
 output carries no per-request secret, so BREACH has nothing to recover from it.
 """
 
-import functools
 import gzip
 import hashlib
 import logging
 import time
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
@@ -134,7 +133,7 @@ def release() -> str:
     return settings.RELEASE_ID or _checkout_digest()
 
 
-@functools.cache
+@cache
 def _checkout_digest() -> str:
     return code_digest(Path(settings.BASE_DIR), RELEASE_PATHS)
 

@@ -350,8 +350,7 @@ def _cell_value(cell):
     if value is None:
         return None
     if getattr(cell, "data_type", None) == "f" or (
-        value is not None
-        and not isinstance(value, str | int | float | Decimal | datetime.date)
+        not isinstance(value, str | int | float | Decimal | datetime.date)
         and not isinstance(value, bool)
     ):
         return Formula(str(getattr(value, "text", None) or value))

@@ -136,6 +136,17 @@ def is_locked(target) -> bool:
     return pk is not None and MonthlyReport.objects.filter(pk=pk, state=State.APPROVED).exists()
 
 
+SUBMITTED_MESSAGE = "报告已报送，正在审核，不能修改；如需修改，请联系区民生办退回。"
+
+
+def _editable_states(coordinator: bool) -> tuple[str, ...]:
+    """The states in which a report's content may be changed: by lead-unit staff, drafts and
+    returned reports; by the office (`coordinator`), also a submitted one, before approving it."""
+    if coordinator:
+        return (State.DRAFT, State.RETURNED, State.SUBMITTED)
+    return (State.DRAFT, State.RETURNED)
+
+
 def _claim(report, *, user, version: int | None, states: Iterable[str], refusal: str):
     """Lock the report's row, check its state, and take the next version with a conditional
     UPDATE; returns the row as now stored (version raised, `updated_*` set).
@@ -364,16 +375,13 @@ def report_save(
     Lead-unit staff edit drafts and returned reports; the office may also correct a
     submitted one before approving it. Nobody edits an approved report."""
     _require_entry(user, report.item)
-    editable = (State.DRAFT, State.RETURNED)
-    if is_coordinator(user):
-        editable += (State.SUBMITTED,)
     with transaction.atomic():
         row = _claim(
             report,
             user=user,
             version=version,
-            states=editable,
-            refusal="报告已报送，正在审核，不能修改；如需修改，请联系区民生办退回。",
+            states=_editable_states(is_coordinator(user)),
+            refusal=SUBMITTED_MESSAGE,
         )
         if figures is not None:
             rows = list(figures)
@@ -436,9 +444,7 @@ def reports_import_figures(
                 _require_entry(user, item)
             except TransitionError as error:
                 raise ItemError(item, error.message) from None
-    editable = (State.DRAFT, State.RETURNED)
-    if coordinator:
-        editable += (State.SUBMITTED,)
+    editable = _editable_states(coordinator)
     versions = versions or {}
     if earlier is None:
         earlier = previous_approved_for(
@@ -478,9 +484,7 @@ def reports_import_figures(
             if report.state == State.APPROVED:
                 raise ItemError(item, LOCKED_MESSAGE)
             if report.state not in editable:
-                raise ItemError(
-                    item, "报告已报送，正在审核，不能修改；如需修改，请联系区民生办退回。"
-                )
+                raise ItemError(item, SUBMITTED_MESSAGE)
             expected = versions.get(pk)
             if expected is None:  # a command, or no report when the preview was made
                 expected = report.version

@@ -371,6 +371,20 @@ def upload(client, data, name="六月.xlsx", **fields):
     return client.post(url, payload)
 
 
+def confirm(client, name="六月.xlsx"):
+    """Click 确认导入 on the preview of the one upload waiting."""
+    return client.post(
+        reverse("admin:livelihood_figure_process_import"),
+        {
+            "import_file_name": ImportUpload.objects.get().name,
+            "original_file_name": name,
+            "format": "0",
+            "resource": "0",
+            "confirm": "1",
+        },
+    )
+
+
 def test_a_clerk_previews_then_confirms(world):
     client = login(world["clerk"])
     page = body(client.get(reverse("admin:livelihood_figure_import")))
@@ -382,20 +396,11 @@ def test_a_clerk_previews_then_confirms(world):
     assert state() == before
     upload_row = ImportUpload.objects.get()
     assert upload_row.user == world["clerk"] and upload_row.unit == world["unit"]
-    confirm = client.post(
-        reverse("admin:livelihood_figure_process_import"),
-        {
-            "import_file_name": upload_row.name,
-            "original_file_name": "六月.xlsx",
-            "format": "0",
-            "resource": "0",
-            "confirm": "1",
-        },
-    )
-    assert confirm.status_code == 302
+    confirmed = confirm(client)
+    assert confirmed.status_code == 302
     assert value_of(world["count"]) == 11500
     assert not ImportUpload.objects.exists()
-    done = body(client.get(confirm["Location"]))
+    done = body(client.get(confirmed["Location"]))
     assert "已导入" in done
 
 
@@ -491,17 +496,7 @@ def test_the_office_sees_every_report_an_import_of_many_items_writes(
     assert "展开 6 份报告的清单" in preview
     for label in ("1-1 城镇新增就业（草稿）", "1-9 残疾人康复（草稿）", "1-6 第6项（草稿）"):
         assert f"<li>{label}</li>" in preview
-    confirm = client.post(
-        reverse("admin:livelihood_figure_process_import"),
-        {
-            "import_file_name": ImportUpload.objects.get().name,
-            "original_file_name": "六月.xlsx",
-            "format": "0",
-            "resource": "0",
-            "confirm": "1",
-        },
-    )
-    done = body(client.get(confirm["Location"]))
+    done = body(client.get(confirm(client)["Location"]))
     assert "新增 6 项。涉及：1-1 城镇新增就业（草稿）；" in done
     assert "（草稿）等 6 份报告。" in done
     assert MonthlyReport.objects.filter(month=JUNE).count() == 6
