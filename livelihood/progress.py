@@ -98,11 +98,26 @@ def format_plain(value: Decimal | None, unit: str) -> str:
     return f"{format_number(value)}{plain_unit(unit)}"
 
 
+def percent(fraction: Decimal | None, places: int = 1) -> Decimal | None:
+    """A fraction as the number of percent a page shows: 0.31304 → 31.3."""
+    if fraction is None:
+        return None
+    return (fraction * HUNDRED).quantize(Decimal(1).scaleb(-places))
+
+
 def format_percent(fraction: Decimal | None, places: int = 1) -> str:
     if fraction is None:
         return "—"
-    quantum = Decimal(1).scaleb(-places)
-    return f"{format_number((fraction * HUNDRED).quantize(quantum))}%"
+    return f"{format_number(percent(fraction, places))}%"
+
+
+def percent_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:
+    """The change between two progress fractions in percentage points, as the difference of
+    the two numbers a page shows (each rounded to one decimal), so that 104% → 124% reads
+    +20 points whatever the digits behind them; None when either is not measured."""
+    if now is None or before is None:
+        return None
+    return percent(now) - percent(before)
 
 
 # Figure.value holds 16 digits, 4 of them decimals: 12 before the point.

@@ -546,9 +546,13 @@ def month_detail(request, year, month):
     rows, changed = [], 0
     for item in items:
         before = earlier.get(item.pk)
+        # The 完成 column shows each item's progress uncapped: the change is the difference
+        # of the two numbers shown, not of the capped values the roll-ups use.
         delta = None
-        if before is not None and item.progress is not None and before.progress is not None:
-            delta = item.progress - before.progress
+        if before is not None:
+            delta = progress.percent_change(
+                item.snapshot.progress_uncapped, before.snapshot.progress_uncapped
+            )
         status_changed = before is not None and before.status is not item.status
         changed += bool(status_changed or delta)
         rows.append(
@@ -576,8 +580,7 @@ def month_detail(request, year, month):
     return render(request, "livelihood/month_detail.html", context)
 
 
-def _points(delta):
-    points = (delta * 100).quantize(Decimal("0.1"))
+def _points(points):
     return f"{'+' if points > 0 else ''}{progress.format_number(points)} 个百分点"
 
 

@@ -396,3 +396,45 @@ def test_public_and_admin_pages_name_the_sites_own_icon(client, plan, admin_user
     client.force_login(admin_user)
     assert icon in client.get(reverse("admin:index")).content.decode()
     assert (settings.BASE_DIR / "static" / "img" / "favicon.svg").read_text().startswith("<svg")
+
+
+# ------------------------------------------------------------------------------
+# Issue 14: every number a page shows agrees with the others
+# ------------------------------------------------------------------------------
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def _approved_on(report, day):
+    type(report).objects.filter(pk=report.pk).update(
+        reviewed_at=datetime.datetime(*day, 10, tzinfo=SHANGHAI)
+    )
+
+
+def _month_row(page, code):
+    """The cells of an item's row in the month view, as text."""
+    row = re.search(rf'<span class="item-code">{re.escape(code)}</span>.*?</tr>', page, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.group(0)))
+
+
+def test_month_view_change_is_the_difference_of_the_uncapped_numbers_it_shows(
+    client, make_item, make_indicator, report
+):
+    item = make_item("10-3", title="食品安全“你点我检”")
+    indicator = make_indicator(item, "100", unit="批次")
+    for month, value, day in (
+        ("2024-09", "86.5", (2024, 10, 3)),
+        ("2024-10", "104", (2024, 11, 3)),
+        ("2024-11", "124", (2024, 12, 3)),
+    ):
+        _approved_on(report(item, month, {indicator: value}), day)
+    november = client.get(reverse("livelihood:month-detail", args=[2024, "2024-11"]))
+    row = _month_row(november.content.decode(), "10-3")
+    assert "104%" in row
+    assert "+17.5 个百分点" in row  # 104 − 86.5, not the capped 100 − 86.5
+    december = client.get(reverse("livelihood:month-detail", args=[2024, "2024-12"]))
+    page = december.content.decode()
+    row = _month_row(page, "10-3")
+    assert "124%" in row
+    assert "+20 个百分点" in row  # both over 100%: the capped values would say 无变化
+    assert "无变化" not in row
+    assert "<strong>1</strong> 项事项的进度或状态有变化" in page
