@@ -438,3 +438,18 @@ def test_month_view_change_is_the_difference_of_the_uncapped_numbers_it_shows(
     assert "+20 个百分点" in row  # both over 100%: the capped values would say 无变化
     assert "无变化" not in row
     assert "<strong>1</strong> 项事项的进度或状态有变化" in page
+
+
+def test_unit_page_summary_counts_its_overdue_items(client, make_item, make_indicator, report):
+    reported = make_item("3-5")
+    make_indicator(reported, "10")
+    silent = make_item("3-6", title="法律援助")
+    make_indicator(silent, "680", unit="件")
+    for number in range(4, 13):
+        report(reported, f"2024-{number:02}", {reported.indicators.get(): "1"})
+    page = client.get(reverse("livelihood:unit-detail", args=[2024, "rsj"])).content.decode()
+    standing = page[page.index('id="standing-heading"') : page.index('id="punctuality-heading"')]
+    assert re.search(r"逾期未报</span>\s*1 项", standing)
+    # The same count the home page shows for the whole plan.
+    home = client.get(reverse("livelihood:home")).content.decode()
+    assert re.search(r"逾期未报</span></th><td>1 项", home)
