@@ -453,3 +453,16 @@ def test_unit_page_summary_counts_its_overdue_items(client, make_item, make_indi
     # The same count the home page shows for the whole plan.
     home = client.get(reverse("livelihood:home")).content.decode()
     assert re.search(r"逾期未报</span></th><td>1 项", home)
+
+
+def test_a_standard_target_reads_as_the_source_writes_it(client, make_item, make_indicator):
+    item = make_item("1-2", title="毕业生求职创业补贴")
+    make_indicator(
+        item, "1500", kind="standard", comparator="eq", unit="元/人", name="补贴标准"
+    )
+    for name, args in (("item-detail", [2024, "1-2"]), ("domain-detail", [2024, 1])):
+        page = client.get(reverse(f"livelihood:{name}", args=args)).content.decode()
+        assert "1500元/人" in page
+        assert "（标准）" not in page
+    item_page = client.get(reverse("livelihood:item-detail", args=[2024, "1-2"])).content
+    assert "标准类指标，按工作节点计算进度" in item_page.decode()
