@@ -25,7 +25,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import api, charts, evaluation, progress, ratelimit, satisfaction, voice
+from . import api, charts, evaluation, method, progress, ratelimit, satisfaction, voice
 from .forms import FeedbackForm, RatingForm, SearchForm
 from .models import (
     Domain,
@@ -195,6 +195,7 @@ def about(request):
         "domains": list(plan.domains.all()) if plan else [],
         "loaded_count": plan.items.count() if plan else 0,
         "rounds": _published_rounds(plan) if plan else [],
+        "method_rules": method.rules(),
     }
     return render(request, "livelihood/about.html", context)
 

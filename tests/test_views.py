@@ -466,3 +466,22 @@ def test_a_standard_target_reads_as_the_source_writes_it(client, make_item, make
         assert "（标准）" not in page
     item_page = client.get(reverse("livelihood:item-detail", args=[2024, "1-2"])).content
     assert "标准类指标，按工作节点计算进度" in item_page.decode()
+
+
+def test_milestone_items_are_expected_to_follow_their_milestone_dates_as_published(
+    client, make_item, make_indicator, report, milestone
+):
+    item = make_item("2-1", title="城乡低保和特困人员生活保障")
+    july = report(item, "2024-07")
+    milestone(item, datetime.date(2024, 6, 30), done_in=july)
+    milestone(item, datetime.date(2024, 11, 30))
+    page = client.get(reverse("livelihood:item-detail", args=[2024, "2-1"])).content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    # One of two milestones planned by the end of July: 50%, not the linear 4/9 = 44.4%.
+    assert "完成 50% ，序时进度 50%" in text
+    assert "44.4%" not in text
+    about = client.get(reverse("livelihood:about")).content.decode()
+    assert "按工作节点的计划完成日期：计划在数据截至月份月底前完成的节点数 ÷ 计划节点数" in about
+    home = client.get(reverse("livelihood:home")).content.decode()
+    assert "标准类和定性类按各节点的计划完成日期" in home
+    assert "未设月度计划的按印发当月至12月平均推进" not in home
