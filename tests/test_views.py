@@ -457,9 +457,7 @@ def test_unit_page_summary_counts_its_overdue_items(client, make_item, make_indi
 
 def test_a_standard_target_reads_as_the_source_writes_it(client, make_item, make_indicator):
     item = make_item("1-2", title="毕业生求职创业补贴")
-    make_indicator(
-        item, "1500", kind="standard", comparator="eq", unit="元/人", name="补贴标准"
-    )
+    make_indicator(item, "1500", kind="standard", comparator="eq", unit="元/人", name="补贴标准")
     for name, args in (("item-detail", [2024, "1-2"]), ("domain-detail", [2024, 1])):
         page = client.get(reverse(f"livelihood:{name}", args=args)).content.decode()
         assert "1500元/人" in page
