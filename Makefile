@@ -7,7 +7,7 @@ WORKERS ?= 2
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint serve setup clean bench bench-exports audit faults
+.PHONY: run dev test lint serve setup clean bench bench-exports audit faults
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本（当前 %s）" % sys.version.split()[0])'
@@ -23,19 +23,45 @@ $(VENV)/.test-deps: requirements/test.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt
 	@touch $@ $(VENV)/.run-deps
 
-setup: $(VENV)/.run-deps
+# `make run` serves as production does: DEBUG off (the portal's own Chinese 404, 403 and 500
+# pages, with the same headers and Content-Security-Policy as every page), a secret key of its
+# own, static files through whitenoise. The key is generated once into $(SECRET_KEY_FILE)
+# (readable by its owner only) unless DJANGO_SECRET_KEY is set. The demo's office account
+# need not enrol a phone here (OTP_REQUIRED_FOR_COORDINATOR=true turns that on, as production
+# has it). `make dev` runs Django's development server with DEBUG on instead.
+SECRET_KEY_FILE ?= var/secret_key
+SERVE_ENV = DJANGO_DEBUG=false \
+	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" \
+	OTP_REQUIRED_FOR_COORDINATOR="$${OTP_REQUIRED_FOR_COORDINATOR:-false}"
+
+$(SECRET_KEY_FILE): | $(BIN)/python
+	@mkdir -p $(dir $@)
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' >$@.tmp
+	@mv $@.tmp $@
+
+SECRET_KEY_DEP = $(if $(DJANGO_SECRET_KEY),,$(SECRET_KEY_FILE))
+
+# Static files are collected as the server will serve them (hashed names, compressed: DEBUG off).
+setup: $(VENV)/.run-deps $(SECRET_KEY_DEP)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_plan 2024
 	$(MANAGE) load_demo
-	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(SERVE_ENV) $(MANAGE) collectstatic --noinput --verbosity 0
 
 run: setup
 	@echo ""
 	@echo "瑶海区民生实事进度公开平台：http://127.0.0.1:$(PORT)/"
 	@echo "管理后台：http://127.0.0.1:$(PORT)/$${ADMIN_URL:-admin/}（演示账号见上方）"
 	@echo "按 Ctrl+C 停止。"
-	$(BIN)/gunicorn yaohai_portal.wsgi --config deploy/gunicorn.conf.py \
+	@$(MAKE) --no-print-directory serve
+
+# Serves what `make setup` prepared, as `make run` does, without setting up again.
+serve: $(VENV)/.run-deps $(SECRET_KEY_DEP)
+	$(SERVE_ENV) exec $(BIN)/gunicorn yaohai_portal.wsgi --config deploy/gunicorn.conf.py \
 		--bind 127.0.0.1:$(PORT) --workers $(WORKERS)
+
+dev: setup
+	DJANGO_DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
