@@ -1,11 +1,26 @@
 """
 The coordinating office's monthly summary (汇总表), as a formatted .xlsx or as CSV.
 
-The summary for a month shows the plan as residents could read it at the end of that month,
-exactly as the month view does (views.month_detail): only reports approved by the last moment
-of the month count (`month_end_moment`), measured at the latest month with such a report
-(`data_month`), with 逾期未报 judged on the month's last day (or today, for the month under
-way). Every figure comes from `ItemQuerySet.with_progress()` and `Item.snapshot`: nothing here
+The summary for month M holds the data of month M, as the public pages' 数据截至 names it:
+the plan measured at data month M (`with_progress(as_of=M)`), exactly what the home page
+shows while its 数据截至 is M. Each indicator's latest figure is the district total of the
+latest approved report for a month up to M, milestones count when an approved report for a
+month up to M confirmed them, and 序时进度 and status are judged at M. Everything approved by
+the moment of export counts, whenever it was approved: a month's reports are approved in the
+month after, and one sent back, corrected and approved later is in. The subtitle says how
+many items have an approved report for M itself, and how many stand on an earlier month's.
+
+逾期未报 (and the ranking's punctuality) counts the months up to M whose report was due before
+the day it is judged on: the export day, but never later than the day after M's due date
+(`progress.due_date(M) + 1`), so that no month after M counts. Whether a month was reported
+is judged on the export day. For the home page's data month the flag is the home page's until
+the next month's report falls due (the home page then counts that month as well); for an
+earlier month it lists the months up to M still unreported on the export day.
+
+A summary can be chosen for any month from the plan's month of issue to December of its year
+that has begun; the year-end summary is December's, exportable in January and any time after.
+
+Every figure comes from `ItemQuerySet.with_progress()` and `Item.snapshot`: nothing here
 does progress arithmetic of its own.
 
 Sheet 汇总表: a title naming the plan and the month (and 演示数据 while the plan has demo
@@ -32,7 +47,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -53,7 +68,7 @@ from .exports import (
 )
 from .models import LeadUnit, Milestone, MonthlyReport, Plan
 from .querysets import approved_q
-from .views import data_month, month_end_moment
+from .views import data_month
 
 ITEM_CHUNK = 100
 
@@ -126,39 +141,61 @@ CHINESE_DIGITS = "零一二三四五六七八九"
 
 
 # ------------------------------------------------------------------------------
-# Which month, as published when
+# Which month
 # ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SummaryMonth:
     plan: Plan
-    month: datetime.date
-    published_by: datetime.datetime
-    data_month: datetime.date | None
-    today: datetime.date
+    month: datetime.date  # the data month: the summary holds the data for months up to it
+    today: datetime.date  # the day 逾期未报 is judged on (see the module docstring)
+    items: int
+    reported: int  # items with an approved report for `month` itself
+    earlier: int  # items whose latest approved report up to `month` is of an earlier month
     demo: bool
     generated_at: datetime.datetime
 
     @property
+    def month_words(self) -> str:
+        return f"数据截至{self.month:%Y年%-m月}"
+
+    @property
     def title(self) -> str:
         mark = "【演示数据】" if self.demo else ""
-        return f"{mark}{self.plan.title}进展情况汇总表（截至{self.month:%Y年%-m月}）"
+        return f"{mark}{self.plan.title}进展情况汇总表（{self.month_words}）"
+
+    @property
+    def coverage(self) -> str:
+        """How many items have an approved report for the month, and what the rest stand on."""
+        total, reported, earlier = self.items, self.reported, self.earlier
+        none = total - reported - earlier
+        if total == 0:
+            return "计划尚无事项"
+        if reported == total:
+            return f"{total} 项均已审核公开该月报告"
+        if reported == 0:
+            head = f"{total} 项均尚无该月审核公开的报告"
+        else:
+            head = f"{total} 项中 {reported} 项已审核公开该月报告"
+        rest = []
+        if earlier:
+            other = "其余 " if reported and not none else ""
+            rest.append(f"{other}{earlier} 项按此前最近一次审核公开的数据")
+        if none:
+            other = "其余 " if reported and not earlier else ""
+            rest.append(f"{other}{none} 项尚无审核公开的数据")
+        return "，".join([head, *rest])
 
     @property
     def subtitle(self) -> str:
-        end = self.published_by
-        shown = (
-            f"数据截至{self.data_month:%Y年%-m月}"
-            if self.data_month
-            else "截至本月末尚无审核公开的数据"
-        )
+        generated = timezone.localtime(self.generated_at)
         return (
-            f"{shown}（统计{end:%Y年%-m月%-d日}24时前审核公开的数据）"
-            f"　　生成时间：{timezone.localtime(self.generated_at):%Y年%-m月%-d日 %H:%M}"
+            f"{self.month_words}：{self.coverage}；按生成时已审核公开的数据统计"
+            f"　　生成时间：{generated:%Y年%-m月%-d日 %H:%M}"
         )
 
     @property
     def filename(self) -> str:
-        return f"{self.plan.year}年民生实事进展情况汇总表-{self.month:%Y-%m}"
+        return f"{self.plan.year}年民生实事进展情况汇总表-数据截至{self.month:%Y-%m}"
 
 
 def parse_month(value: str) -> datetime.date:
@@ -180,19 +217,51 @@ def find_plan(year) -> Plan:
     return plan
 
 
+def month_choices(plan: Plan, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first and last month one can choose: from the month of issue to December, and not
+    a month still to come (the last is before the first while the plan has not begun)."""
+    return plan.first_month, min(plan.last_month, today.replace(day=1))
+
+
+def default_month(plan: Plan, today: datetime.date | None = None) -> datetime.date:
+    """The plan's current data month (what the home page's 数据截至 names), within the months
+    one can choose; this month (clamped to the plan's year) while nothing is approved."""
+    today = today or timezone.localdate()
+    first, last = month_choices(plan, today)
+    latest = data_month(plan)
+    if latest is None:
+        latest = today.replace(day=1)
+    return max(min(latest, last), first)
+
+
+def judged_on(month: datetime.date, today: datetime.date) -> datetime.date:
+    """The day 逾期未报 is judged on in the summary for `month`: `today`, but no later than the
+    day after the month's due date, so that only months up to `month` can fall due."""
+    due = progress.due_date(month, settings.REPORT_DUE_DAY)
+    return min(today, due + datetime.timedelta(days=1))
+
+
 def summary_month(plan: Plan, month: datetime.date, *, now=None) -> SummaryMonth:
-    """The summary of `plan` for `month`; ExportError for a month outside the plan or to come."""
+    """The summary of `plan` for data month `month`; ExportError for a month outside the plan
+    or to come."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     month = month.replace(day=1)
+    first, last = month_choices(plan, today)
     if not plan.first_month <= month <= plan.last_month:
-        raise ExportError(
-            f"{month:%Y年%-m月}不在{plan.year}年度计划期内"
-            f"（{plan.first_month:%Y年%-m月}至{plan.last_month:%Y年%-m月}）。"
-        )
-    if month > today.replace(day=1):
+        if last >= first:
+            allowed = f"{plan.year}年度计划的汇总表可选{first:%Y年%-m月}至{last:%Y年%-m月}"
+        else:
+            allowed = f"{plan.year}年度计划的汇总表自{first:%Y年%-m月}起可选"
+        if month > plan.last_month:
+            allowed += f"，全年情况请选{plan.last_month:%Y年%-m月}"
+        raise ExportError(f"{month:%Y年%-m月}不在{plan.year}年度计划期内。{allowed}。")
+    if month > last:
         raise ExportError(f"{month:%Y年%-m月}尚未到来，不能导出该月汇总表。")
-    published_by = month_end_moment(month)
+    counts = MonthlyReport.objects.filter(approved_q("", month), item__plan=plan).aggregate(
+        reported=Count("item", distinct=True, filter=Q(month=month)),
+        any=Count("item", distinct=True),
+    )
     demo = (
         MonthlyReport.objects.filter(item__plan=plan, is_demo=True).exists()
         or Milestone.objects.filter(item__plan=plan, is_demo=True).exists()
@@ -200,9 +269,10 @@ def summary_month(plan: Plan, month: datetime.date, *, now=None) -> SummaryMonth
     return SummaryMonth(
         plan=plan,
         month=month,
-        published_by=published_by,
-        data_month=data_month(plan, published_by),
-        today=min(timezone.localdate(published_by), today),
+        today=judged_on(month, today),
+        items=plan.items.count(),
+        reported=counts["reported"],
+        earlier=counts["any"] - counts["reported"],
         demo=demo,
         generated_at=now,
     )
@@ -248,12 +318,11 @@ class ItemLine:
 
 
 def _items(summary: SummaryMonth):
-    as_of, published_by = summary.data_month, summary.published_by
     latest = MonthlyReport.objects.filter(
-        approved_q("", as_of, published_by), item=OuterRef("pk")
+        approved_q("", summary.month), item=OuterRef("pk")
     ).order_by("-month")
     return (
-        summary.plan.items.with_progress(as_of, published_by=published_by, today=summary.today)
+        summary.plan.items.with_progress(summary.month, today=summary.today)
         .annotate(
             _narrative=Subquery(latest.values("narrative")[:1]),
             _delay_reason=Subquery(latest.values("delay_reason")[:1]),
@@ -339,8 +408,8 @@ class Totals:
 
 
 class Punctual:
-    """Each item's reporting punctuality as it stood at the summary's moment: the months due
-    by its `today`, and the reports submitted by its end (as the unit page counts them)."""
+    """Each item's reporting punctuality in the summary: the months up to its month due by
+    its `today`, and the reports submitted by the export (as the unit page counts them)."""
 
     def __init__(self, summary: SummaryMonth):
         plan = summary.plan
@@ -352,7 +421,6 @@ class Punctual:
             MonthlyReport.objects.filter(
                 item__plan=plan,
                 submitted_at__isnull=False,
-                submitted_at__lte=summary.published_by,
             )
             .order_by()
             .values_list("item_id", "month", "submitted_at")
@@ -580,7 +648,7 @@ class _Sheet:
         ws.page_margins.bottom = 0.6
         ws.page_margins.header = ws.page_margins.footer = 0.3
         escaped = summary.plan.title.replace("&", "&&")
-        ws.oddFooter.left.text = f"{escaped} · {summary.month:%Y年%-m月}"
+        ws.oddFooter.left.text = f"{escaped} · {summary.month_words}"
         ws.oddFooter.left.size = 8
         ws.oddFooter.center.text = "第 &P 页，共 &N 页"
         ws.oddFooter.center.size = 9
@@ -734,13 +802,16 @@ def _totals_row(sheet: _Sheet, label: str, parts, *, font=BODY_FONT):
 def _notes(summary: SummaryMonth) -> list[str]:
     return [
         "说明：",
-        f"1. 本表按{summary.published_by:%Y年%-m月%-d日}24时前经区民生办审核公开的月度报告统计；"
-        "“最新数值”为截至该时点最近一次审核公开的数值，按文件原文单位填写，“数据月份”为该数值所属月份。",
+        f"1. 本表{summary.month_words}，与公开网站首页“{summary.month_words}”时的口径一致：统计"
+        f"{summary.month:%Y年%-m月}及以前各月的月度报告中至本表生成时已经区民生办审核公开的"
+        "（次月及以后审核公开的也计入）；"
+        "“最新数值”为上述报告中该指标最近一个月份的全区数值，按文件原文单位填写，“数据月份”为该数值所属月份。",
         "2. “进度”为事项完成进度，多个指标按权重加权平均，超额完成时按实际显示（可超过100%）；"
         "领域和合计的“平均进度”按各事项权重加权平均，单个事项按100%计入。",
         f"3. “序时进度”按指标的月度计划计算，未定月度计划的按自印发当月至12月均匀推进计算；"
         f"进度低于序时进度超过{settings.PROGRESS_TOLERANCE_POINTS}个百分点的为“滞后”。",
-        f"4. 次月{settings.REPORT_DUE_DAY}日（含）前未报送上月进展的，标注“逾期未报”。",
+        f"4. 次月{settings.REPORT_DUE_DAY}日（含）前未报送上月进展的，标注“逾期未报”；"
+        f"只计{summary.month:%Y年%-m月}及以前已过报送期限的月份，是否已报送以本表生成时为准。",
         "5. 牵头单位标注“（暂定）”的，来源文件未写明牵头单位，由区民生办按职能暂定。",
     ] + (["6. 本表含演示数据，不是正式统计，不得对外引用。"] if summary.demo else [])
 
@@ -762,7 +833,7 @@ def _write_ranking(workbook, summary: SummaryMonth, totals: Totals):
     sheet.setup_print(summary, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"C{HEADER_ROW + 1}")
     mark = "【演示数据】" if summary.demo else ""
     sheet.banner(
-        f"{mark}牵头单位报送及时率和进度排名（截至{summary.month:%Y年%-m月}）",
+        f"{mark}牵头单位报送及时率和进度排名（{summary.month_words}）",
         font=DEMO_FONT if summary.demo else TITLE_FONT,
         height=30,
     )
@@ -796,8 +867,8 @@ def _write_ranking(workbook, summary: SummaryMonth, totals: Totals):
     sheet.append([], height=_height(1))
     note = (
         "说明：先按“按时报送率”、再按“平均进度”从高到低排名，两项均相同的名次并列。"
-        f"按时报送指次月{settings.REPORT_DUE_DAY}日（含）前报送；“应报送”为已过报送期限的月份数"
-        "与牵头事项数之积；“平均进度”按各事项权重加权平均，单个事项按100%计入。"
+        f"按时报送指次月{settings.REPORT_DUE_DAY}日（含）前报送；“应报送”为"
+        f"{summary.month:%Y年%-m月}及以前已过报送期限的月份数与牵头事项数之积；“平均进度”按各事项权重加权平均，单个事项按100%计入。"
     )
     sheet.banner(
         note,

@@ -46,10 +46,14 @@ class SummaryForm(forms.Form):
         empty_label=None,
     )
     month = forms.CharField(
-        label="月份",
+        label="数据月份",
         max_length=7,
         widget=forms.TextInput(attrs={"type": "month", "placeholder": "2024-06"}),
-        help_text="按该月最后一天24时前已审核公开的数据统计。格式 YYYY-MM。",
+        help_text=(
+            "汇总表“数据截至”该月：统计该月及以前各月已审核公开的数据，与公开网站“数据截至”"
+            "该月时一致；默认为网站当前的数据月份。可选计划印发当月至当年12月，"
+            "全年情况请选12月（次年也可导出）。格式 YYYY-MM。"
+        ),
     )
     format = forms.ChoiceField(
         label="文件格式",
@@ -64,6 +68,14 @@ class SummaryForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "：")
         super().__init__(*args, **kwargs)
+        # The browser's month picker offers the months of the published plans that have begun.
+        today = timezone.localdate()
+        ranges = [summary.month_choices(plan, today) for plan in self.fields["plan"].queryset]
+        ranges = [(first, last) for first, last in ranges if first <= last]
+        if ranges:
+            attrs = self.fields["month"].widget.attrs
+            attrs["min"] = f"{min(first for first, _ in ranges):%Y-%m}"
+            attrs["max"] = f"{max(last for _, last in ranges):%Y-%m}"
 
     def clean(self):
         data = super().clean()
@@ -78,11 +90,11 @@ class SummaryForm(forms.Form):
 
 
 def _initial() -> dict:
+    """The latest plan at its current data month, as its home page's 数据截至 names it."""
     plan = Plan.objects.published().order_by("-year").first()
     if plan is None:
         return {"format": "xlsx"}
-    this_month = timezone.localdate().replace(day=1)
-    month = max(min(this_month, plan.last_month), plan.first_month)
+    month = summary.default_month(plan)
     return {"plan": plan.year, "month": f"{month:%Y-%m}", "format": "xlsx"}
 
 

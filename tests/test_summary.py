@@ -5,7 +5,9 @@ import csv
 import datetime
 import io
 import os
+import re
 from decimal import Decimal
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -19,7 +21,6 @@ from livelihood import exports, summary
 from livelihood.exports import display_width
 from livelihood.models import Item, MonthlyReport, StaffProfile
 from livelihood.spreadsheet import FORMULA_TRIGGERS, neutralise
-from livelihood.views import month_end_moment
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +53,9 @@ def approved(report):
 
 @pytest.fixture
 def june(plan, domain, unit, other_unit, make_item, make_indicator, approved, report):
-    """A plan as it stood at the end of June 2024: 1-1 on schedule (its June report was
-    approved only in July), 1-2 over target, 1-3 behind with two indicators, 2-1 with
-    nothing approved."""
+    """A plan with data up to June 2024: 1-1 on schedule (its June report approved, as
+    reports are, in July), 1-2 over target, 1-3 behind with two indicators, 2-1 with nothing
+    approved."""
     from livelihood.models import Domain
 
     second = Domain.objects.create(plan=plan, number=2, name="社会保障")
@@ -108,13 +109,18 @@ def item_rows(ws):
     return rows
 
 
-def as_published(item, month):
-    end = month_end_moment(month)
-    from livelihood.views import data_month
+def measured(item, month):
+    """The item as the home page measures it while its 数据截至 is `month`."""
+    return Item.objects.with_progress(month).get(pk=item.pk)
 
-    return Item.objects.with_progress(
-        data_month(item.plan, end), published_by=end, today=end.date()
-    ).get(pk=item.pk)
+
+def texts(ws):
+    """Every cell's value, row by row."""
+    return [[c.value for c in row] for row in ws.iter_rows()]
+
+
+def totals_row(ws, label="合计"):
+    return next(v for v in texts(ws) if v[0] == label)
 
 
 # ------------------------------------------------------------------------------
@@ -140,31 +146,31 @@ def test_neutralise_leaves_numbers_and_harmless_text_alone(value):
 # ------------------------------------------------------------------------------
 # The summary workbook
 # ------------------------------------------------------------------------------
-def test_progress_cell_is_the_items_snapshot_as_published_at_months_end(plan, june):
+def test_progress_cell_is_the_items_snapshot_at_the_data_month(plan, june):
     ws = workbook(build(plan))["汇总表"]
     rows = item_rows(ws)
     for code, item in june.items():
-        snapshot = as_published(item, datetime.date(2024, 6, 1)).snapshot
+        snapshot = measured(item, datetime.date(2024, 6, 1)).snapshot
         progress = rows[code][PROGRESS_COLUMN - 1].value
         if snapshot.progress_uncapped is None:
             assert progress == "—"
         else:
             assert progress == pytest.approx(float(snapshot.progress_uncapped))
             assert rows[code][EXPECTED_COLUMN - 1].value == pytest.approx(float(snapshot.expected))
-    one = as_published(june["1-1"], datetime.date(2024, 6, 1)).snapshot
+    one = measured(june["1-1"], datetime.date(2024, 6, 1)).snapshot
     assert rows["1-1"][PROGRESS_COLUMN - 1].value == pytest.approx(float(one.progress))
-    assert rows["1-1"][PROGRESS_COLUMN - 1].value == pytest.approx(4000 / 11500)
+    assert rows["1-1"][PROGRESS_COLUMN - 1].value == pytest.approx(6000 / 11500)
 
 
-def test_a_figure_approved_after_the_months_end_is_absent(plan, june):
+def test_a_months_summary_holds_its_figures_approved_in_the_month_after(plan, june):
     june_rows = item_rows(workbook(build(plan, "2024-06"))["汇总表"])
-    # June's 6000 was approved on 3 July: the June summary still shows May's 4000 (0.4万人).
-    assert june_rows["1-1"][VALUE_COLUMN - 1].value == pytest.approx(0.4)
-    assert june_rows["1-1"][6].value == "5月"
-    assert june_rows["1-1"][14].value == "招聘会12场"
-    july_rows = item_rows(workbook(build(plan, "2024-07"))["汇总表"])
-    assert july_rows["1-1"][VALUE_COLUMN - 1].value == pytest.approx(0.6)
-    assert july_rows["1-1"][6].value == "6月"
+    # June's 6000 was approved on 3 July: it is June's figure (0.6万人), in June's summary.
+    assert june_rows["1-1"][VALUE_COLUMN - 1].value == pytest.approx(0.6)
+    assert june_rows["1-1"][6].value == "6月"
+    may_rows = item_rows(workbook(build(plan, "2024-05"))["汇总表"])
+    assert may_rows["1-1"][VALUE_COLUMN - 1].value == pytest.approx(0.4)
+    assert may_rows["1-1"][6].value == "5月"
+    assert may_rows["1-1"][14].value == "招聘会12场"
     # A draft is never shown.
     assert june_rows["1-3"][VALUE_COLUMN - 1].value == 10
 
@@ -182,9 +188,9 @@ def test_status_words_and_the_rest_of_an_items_row(plan, june):
     assert rows["1-1"][11].value == "区人力资源和社会保障局"
     assert rows["1-1"][3].value == "≥1.15万人"
     assert rows["1-1"][5].value == "万人"
-    # 2-1 had no report due in time: 逾期未报.
+    # 2-1 has reported nothing: 逾期未报.
     assert rows["2-1"][10].value == "是"
-    assert rows["1-3"][10].value == "是"  # April's report never came
+    assert rows["1-3"][10].value == "是"  # April's report never came, June's is a draft
     assert not rows["1-1"][10].value
 
 
@@ -215,7 +221,7 @@ def test_domain_headings_and_totals_by_domain_and_status(plan, june):
     assert total[0] == "合计" and total[2] == 4
     assert total[5:11] == [0, 1, 1, 1, 1, 3]
     # The roll-up caps each item at 100% and weighs by item weight.
-    items = [as_published(i, datetime.date(2024, 6, 1)) for i in june.values()]
+    items = [measured(i, datetime.date(2024, 6, 1)) for i in june.values()]
     from livelihood import progress
 
     rolled = progress.rollup((i.snapshot, i.weight) for i in items)
@@ -228,12 +234,14 @@ def test_units_ranked_by_punctuality_then_progress(plan, june, unit, other_unit,
     ws = workbook(build(plan))["牵头单位排名"]
     assert ws["A3"].value == "名次"
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=4, max_row=5)]
-    # rsj reported 3 of its 4 due item-months on time (1-3 missed April); cl was late with
-    # 1-2 in May (submitted 9 June) and reported nothing else: 0 of 4.
+    # April to June are due (June's report by 5 July): rsj reported 4 of its 6 item-months on
+    # time (1-3 missed April, and June's is still a draft); cl was late with 1-2 in May
+    # (submitted 9 June) and reported nothing else: 0 of 6.
     assert [r[1] for r in rows] == ["区人力资源和社会保障局", "区残疾人联合会"]
     assert [r[0] for r in rows] == [1, 2]
-    assert rows[0][3:8] == [4, 3, 0, 1, 0.75]
-    assert rows[1][3:8] == [4, 0, 1, 3, 0]
+    assert rows[0][3:7] == [6, 4, 0, 2]
+    assert rows[0][7] == pytest.approx(4 / 6)
+    assert rows[1][3:8] == [6, 0, 1, 5, 0]
     assert ws.cell(4, 8).number_format == "0.0%"
 
 
@@ -278,8 +286,11 @@ def test_number_formats_and_print_setup(plan, june):
 
 def test_title_names_the_plan_and_month_and_marks_demo_data(plan, june):
     ws = workbook(build(plan))["汇总表"]
-    assert ws["A1"].value == "瑶海区2024年50项民生实事进展情况汇总表（截至2024年6月）"
-    assert "数据截至2024年5月" in ws["A2"].value
+    assert ws["A1"].value == "瑶海区2024年50项民生实事进展情况汇总表（数据截至2024年6月）"
+    assert ws["A2"].value.startswith(
+        "数据截至2024年6月：4 项中 1 项已审核公开该月报告，2 项按此前最近一次审核公开的数据，"
+        "1 项尚无审核公开的数据；按生成时已审核公开的数据统计　　生成时间："
+    )
     assert not ws.oddHeader.center.text
     MonthlyReport.objects.filter(item=june["1-1"]).update(is_demo=True)
     book = workbook(build(plan))
@@ -410,7 +421,7 @@ def test_command_writes_the_summary_in_the_format_of_the_suffix(plan, june, tmp_
     target = tmp_path / "汇总表.xlsx"
     call_command("export_summary", plan=2024, month="2024-06", output=str(target))
     assert "已导出" in capsys.readouterr().out
-    assert workbook(target.read_bytes())["汇总表"]["A1"].value.endswith("（截至2024年6月）")
+    assert workbook(target.read_bytes())["汇总表"]["A1"].value.endswith("（数据截至2024年6月）")
     call_command("export_summary", "--plan=2024", "--month=2024-06", f"-o={tmp_path / 'a.csv'}")
     assert (tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     call_command(
@@ -538,9 +549,11 @@ def test_the_coordinator_gets_the_form_and_the_file(client, routed, plan, june):
     assert download.status_code == 200
     assert download["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in download["Content-Disposition"]
-    assert ".xlsx" in download["Content-Disposition"]
+    assert unquote(download["Content-Disposition"]).endswith(
+        "2024年民生实事进展情况汇总表-数据截至2024-06.xlsx"
+    )
     data = b"".join(download.streaming_content)
-    assert workbook(data)["汇总表"]["A1"].value.endswith("（截至2024年6月）")
+    assert workbook(data)["汇总表"]["A1"].value.endswith("（数据截至2024年6月）")
     csv_file = client.get(URL, {"plan": 2024, "month": "2024-06", "format": "csv"})
     assert b"".join(csv_file.streaming_content).startswith(b"\xef\xbb\xbf")
     assert "private" in download["Cache-Control"] or "no-cache" in download["Cache-Control"]
@@ -585,3 +598,220 @@ def test_control_characters_xml_cannot_hold_are_dropped(plan, domain, make_item)
     make_item("1-1", title="事项\x01名称\x0b")
     ws = workbook(build(plan))["汇总表"]
     assert item_rows(ws)["1-1"][1].value == "事项名称"
+
+
+# ------------------------------------------------------------------------------
+# The month a summary holds: the data month, as the home page's 数据截至 names it
+# ------------------------------------------------------------------------------
+MONTHS = [f"2024-{number:02d}" for number in range(4, 13)]
+
+
+def following(month: str, day=4) -> str:
+    """The `day`th of the month after `month`: "2024-11" → "2024-12-04"."""
+    year, number = (int(part) for part in month.split("-"))
+    year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return f"{year}-{number:02d}-{day:02d}"
+
+
+@pytest.fixture
+def monthly(approved):
+    """monthly(item, indicator, "2024-11"): a report for each month from April to that one,
+    each approved on the 4th of the month after, the figure 10 more each month."""
+
+    def make(item, indicator, last):
+        for number, month in enumerate(MONTHS[: MONTHS.index(last) + 1], 1):
+            approved(item, month, {indicator: str(10 * number)}, on=following(month))
+
+    return make
+
+
+@pytest.fixture
+def now(monkeypatch):
+    """now("2025-01-08"): the portal's clock, at 10:00 that day."""
+
+    def set_to(day):
+        monkeypatch.setattr(timezone, "now", lambda: at(day))
+
+    return set_to
+
+
+def csv_rows(path):
+    lines = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+    return {line[1]: line for line in lines[1:]}
+
+
+def test_the_november_summary_holds_novembers_data_and_says_so(
+    plan, domain, make_item, make_indicator, monthly, now, tmp_path
+):
+    now("2024-12-20")
+    full = make_item("1-1", title="城镇新增就业")
+    monthly(full, make_indicator(full, "200", name="新增就业"), "2024-11")
+    lagging = make_item("1-2", title="食品安全抽检")
+    monthly(lagging, make_indicator(lagging, "200", name="抽检批次"), "2024-10")
+
+    call_command("export_summary", plan=2024, month="2024-11", output=str(tmp_path / "11.xlsx"))
+    book = workbook((tmp_path / "11.xlsx").read_bytes())
+    ws = book["汇总表"]
+    assert ws["A1"].value == "瑶海区2024年50项民生实事进展情况汇总表（数据截至2024年11月）"
+    assert ws["A2"].value == (
+        "数据截至2024年11月：2 项中 1 项已审核公开该月报告，其余 1 项按此前最近一次审核公开的"
+        "数据；按生成时已审核公开的数据统计　　生成时间：2024年12月20日 10:00"
+    )
+    rows = item_rows(ws)
+    # November's report, approved on 4 December, is November's summary's.
+    assert rows["1-1"][VALUE_COLUMN - 1].value == 80
+    assert rows["1-1"][6].value == "11月"
+    assert rows["1-1"][PROGRESS_COLUMN - 1].value == pytest.approx(80 / 200)
+    assert rows["1-2"][VALUE_COLUMN - 1].value == 70
+    assert rows["1-2"][6].value == "10月"
+    # 1-2's November report was due on 5 December.
+    assert rows["1-2"][10].value == "是"
+    assert not rows["1-1"][10].value
+    ranking = book["牵头单位排名"]
+    assert ranking["A1"].value == "牵头单位报送及时率和进度排名（数据截至2024年11月）"
+    assert ranking["A2"].value == ws["A2"].value
+    for sheet in book:
+        assert sheet.oddFooter.left.text == "瑶海区2024年50项民生实事 · 数据截至2024年11月"
+    notes = [v[0] for v in texts(ws) if isinstance(v[0], str) and v[0][:2] in ("1.", "4.")]
+    assert all("2024年11月及以前" in note for note in notes), notes
+
+    call_command("export_summary", plan=2024, month="2024-11", output=str(tmp_path / "11.csv"))
+    by_code = csv_rows(tmp_path / "11.csv")
+    assert by_code["1-1"][5:8] == ["80", "人", "2024-11"]
+    assert by_code["1-2"][5:8] == ["70", "人", "2024-10"]
+    assert by_code["1-2"][11] == "是" and by_code["1-1"][11] == ""
+
+    call_command("export_summary", plan=2024, month="2024-10", output=str(tmp_path / "10.xlsx"))
+    october = workbook((tmp_path / "10.xlsx").read_bytes())["汇总表"]
+    assert october["A1"].value.endswith("（数据截至2024年10月）")
+    assert october["A2"].value.startswith("数据截至2024年10月：2 项均已审核公开该月报告；")
+    assert item_rows(october)["1-1"][VALUE_COLUMN - 1].value == 70
+
+
+def test_the_year_end_summary_is_exportable_in_january_and_matches_the_home_page(
+    client, plan, domain, other_unit, make_item, make_indicator, monthly, now, tmp_path
+):
+    now("2025-01-08")
+    done = make_item("1-1", title="城镇新增就业")
+    monthly(done, make_indicator(done, "90", name="新增就业"), "2024-12")
+    november = make_item("1-2", title="食品安全抽检", lead_unit=other_unit)
+    monthly(november, make_indicator(november, "100", name="抽检批次"), "2024-11")
+    make_indicator(make_item("1-3", title="公共充电桩"), "190", name="新建公共充电桩")
+
+    target = tmp_path / "全年.xlsx"
+    call_command("export_summary", plan=2024, month="2024-12", output=str(target))
+    ws = workbook(target.read_bytes())["汇总表"]
+    assert ws["A1"].value == "瑶海区2024年50项民生实事进展情况汇总表（数据截至2024年12月）"
+    assert ws["A2"].value.startswith(
+        "数据截至2024年12月：3 项中 1 项已审核公开该月报告，1 项按此前最近一次审核公开的数据，"
+        "1 项尚无审核公开的数据；"
+    )
+    assert item_rows(ws)["1-1"][6].value == "12月"
+
+    home = client.get("/")
+    assert home.context["data_month"] == datetime.date(2024, 12, 1)
+    overall = home.context["overall"]
+    assert f"全部事项完成 <strong>{overall.progress_display}</strong>" in home.content.decode()
+    total = totals_row(ws)
+    assert total[2] == overall.total == 3
+    assert total[3] == pytest.approx(float(overall.progress))
+    assert total[4] == pytest.approx(float(overall.expected))
+    assert total[5:10] == [overall.counts.get(status, 0) for status in summary.STATUS_COLUMNS]
+    assert total[10] == overall.overdue == 2  # 1-2 missed December, 1-3 reported nothing
+
+
+@pytest.mark.parametrize(
+    ("today", "allowed"),
+    [
+        ("2025-01-08", "2024年度计划的汇总表可选2024年4月至2024年12月"),
+        ("2026-03-01", "2024年度计划的汇总表可选2024年4月至2024年12月"),
+        ("2024-08-15", "2024年度计划的汇总表可选2024年4月至2024年8月"),
+    ],
+    ids=["in-january", "years-later", "in-august"],
+)
+def test_a_month_after_december_is_refused_naming_the_months_one_can_choose(
+    plan, june, now, tmp_path, today, allowed
+):
+    now(today)
+    with pytest.raises(CommandError) as refused:
+        call_command("export_summary", plan=2024, month="2025-01", output=str(tmp_path / "a.xlsx"))
+    assert allowed in str(refused.value)
+    assert "全年情况请选2024年12月" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_december_can_be_chosen_any_time_after_the_year(plan, june, now):
+    chosen = summary.summary_month(plan, datetime.date(2024, 12, 1), now=at("2026-03-01"))
+    assert chosen.title.endswith("（数据截至2024年12月）")
+    assert chosen.filename == "2024年民生实事进展情况汇总表-数据截至2024-12"
+    # 逾期未报 counts the months up to December only, the last due on 5 January.
+    assert chosen.today == datetime.date(2025, 1, 6)
+
+
+def test_overdue_in_a_months_summary_counts_the_months_up_to_it_unreported_today(
+    plan, domain, make_item, make_indicator, approved, now
+):
+    now("2024-12-20")
+    months = ("2024-04", "2024-05", "2024-06")
+    through_june = make_item("1-1")
+    indicator = make_indicator(through_june)
+    for month in months:
+        approved(through_june, month, {indicator: "10"}, on=following(month))
+    missed_june = make_item("1-2")
+    indicator = make_indicator(missed_june)
+    for month in months[:2]:
+        approved(missed_june, month, {indicator: "10"}, on=following(month))
+    june_late = make_item("1-3")
+    indicator = make_indicator(june_late)
+    for month in months[:2]:
+        approved(june_late, month, {indicator: "10"}, on=following(month))
+    approved(june_late, "2024-06", {indicator: "20"}, on="2024-08-02", submitted="2024-08-01")
+
+    book = workbook(build(plan, "2024-06"))
+    june_rows = item_rows(book["汇总表"])
+    # June's report was due on 5 July: 1-2 has still not sent it; 1-3 sent it late.
+    assert {code: row[10].value for code, row in june_rows.items()} == {
+        "1-1": None,
+        "1-2": "是",
+        "1-3": None,
+    }
+    assert totals_row(book["汇总表"])[10] == 1
+    ranked = [c.value for c in next(book["牵头单位排名"].iter_rows(min_row=4, max_row=4))]
+    assert ranked[3:7] == [9, 7, 1, 1]
+    # July to November are due by now and none was reported: every item is behind with them.
+    november_rows = item_rows(workbook(build(plan, "2024-11"))["汇总表"])
+    assert all(row[10].value == "是" for row in november_rows.values())
+
+
+def test_the_forms_default_month_is_the_data_month(
+    client, routed, plan, domain, make_item, make_indicator, monthly, now
+):
+    now("2024-12-20")
+    client.force_login(staff())
+
+    def month_input():
+        page = client.get(URL).content.decode()
+        assert "该月及以前各月已审核公开的数据" in page
+        return re.search(r'<input type="month"[^>]*>', page)[0]
+
+    # Nothing approved yet: this month.
+    field = month_input()
+    assert 'value="2024-12"' in field
+    assert 'min="2024-04"' in field and 'max="2024-12"' in field
+    item = make_item()
+    monthly(item, make_indicator(item), "2024-10")
+    # October's reports are the latest approved: the home page says 数据截至2024年10月.
+    assert 'value="2024-10"' in month_input()
+
+
+def test_the_form_refuses_january_naming_december(client, routed, plan, june, now):
+    now("2025-01-08")
+    client.force_login(staff())
+    page = client.get(URL, {"plan": 2024, "month": "2025-01", "format": "xlsx"})
+    assert page.status_code == 200
+    assert "2024年度计划的汇总表可选2024年4月至2024年12月" in page.content.decode()
+    december = client.get(URL, {"plan": 2024, "month": "2024-12", "format": "csv"})
+    assert december.status_code == 200
+    assert unquote(december["Content-Disposition"]).endswith(
+        "2024年民生实事进展情况汇总表-数据截至2024-12.csv"
+    )

@@ -1,6 +1,7 @@
 """
 `manage.py export_summary --plan 2024 --month 2024-06 -o FILE [--format xlsx|csv]`: the
-coordinating office's monthly summary (livelihood/summary.py), written whole or not at all.
+coordinating office's monthly summary (livelihood/summary.py) for data month 2024-06 (the data
+for June and before, approved by now), written whole or not at all.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,13 +18,18 @@ from livelihood.exports import (
 
 class Command(BaseCommand):
     help = (
-        "导出某年度计划某月的民生实事进展情况汇总表（按该月末已审核公开的数据）。"
-        "格式默认按文件后缀（.xlsx 或 .csv）确定。"
+        "导出某年度计划的民生实事进展情况汇总表，“数据截至”所选月份：统计该月及以前各月"
+        "已审核公开的数据，与公开网站“数据截至”该月时一致。可选计划印发当月至当年12月，"
+        "全年情况选12月（次年也可导出）。格式默认按文件后缀（.xlsx 或 .csv）确定。"
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--plan", required=True, type=int, help="计划年度，例如 2024")
-        parser.add_argument("--month", required=True, help="月份，格式 YYYY-MM，例如 2024-06")
+        parser.add_argument(
+            "--month",
+            required=True,
+            help="数据月份，格式 YYYY-MM，例如 2024-12（统计该月及以前各月已审核公开的数据）",
+        )
         parser.add_argument("-o", "--output", required=True, help="输出文件，例如 汇总表.xlsx")
         parser.add_argument(
             "--format", choices=("xlsx", "csv"), help="文件格式（默认按文件后缀确定）"
