@@ -11,7 +11,7 @@ import datetime
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -99,10 +99,11 @@ def format_plain(value: Decimal | None, unit: str) -> str:
 
 
 def percent(fraction: Decimal | None, places: int = 1) -> Decimal | None:
-    """A fraction as the number of percent a page shows: 0.31304 → 31.3."""
+    """A fraction as the number of percent a page shows, rounded half up (四舍五入) as the
+    published method says: 0.31304 → 31.3, 0.1225 → 12.3."""
     if fraction is None:
         return None
-    return (fraction * HUNDRED).quantize(Decimal(1).scaleb(-places))
+    return (fraction * HUNDRED).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def format_percent(fraction: Decimal | None, places: int = 1) -> str:

@@ -486,7 +486,8 @@ def write_summary(stream, fmt: str, summary: SummaryMonth) -> int:
 
 
 def _percent(value: Decimal | None) -> Decimal | None:
-    return None if value is None else (value * 100).quantize(Decimal("0.01"))
+    """Percent with two decimals in the CSV: the same rounding as the pages, one place more."""
+    return progress.percent(value, places=2)
 
 
 def _summary_csv(stream, summary: SummaryMonth) -> int:
