@@ -687,7 +687,7 @@ def _refused(request, template, context, message):
     """A submission refused (too many, queue full): the form again, with what the resident
     wrote, and why it was not taken, in Chinese (HTTP 429)."""
     response = render(request, template, context | {"refusal": message}, status=429)
-    response["Retry-After"] = str(ratelimit.retry_after())
+    response["Retry-After"] = str(ratelimit.retry_after(request))
     return response
 
 
@@ -698,10 +698,10 @@ def _within_limits(request, item, kind: str) -> bool:
         "vote": (settings.VOTE_LIMIT_PER_ADDRESS, settings.VOTE_LIMIT_PER_ITEM),
     }[kind]
     address = ratelimit.client_address(request)
-    if not ratelimit.hit(f"{kind}-address", address, limits[0]):
+    if not ratelimit.hit(request, f"{kind}-address", limits[0]):
         logger.warning("提交过于频繁（%s，地址 %s），已拒绝。", kind, address)
         return False
-    if not ratelimit.hit(f"{kind}-item", str(item.pk), limits[1]):
+    if not ratelimit.hit(request, f"{kind}-item", limits[1], key=lambda *_: str(item.pk)):
         logger.warning("事项 %s 的%s提交过于频繁，已拒绝。", item.code, kind)
         return False
     return True

@@ -354,6 +354,38 @@ def test_ipv6_clients_are_counted_per_64_block(rf):
     assert one == two == "2001:db8:1:2::/64"
 
 
+def test_ipv6_submissions_share_the_limit_of_their_64_block(client, item, settings):
+    settings.FEEDBACK_LIMIT_PER_ADDRESS = 1
+    assert send(client, item, REMOTE_ADDR="2001:db8:1:2::1").status_code == 302
+    assert send(client, item, REMOTE_ADDR="2001:db8:1:2:ffff::9").status_code == 429
+    assert send(client, item, REMOTE_ADDR="2001:db8:1:3::1").status_code == 302
+
+
+def test_retry_after_is_what_is_left_of_the_window(client, item, settings):
+    settings.FEEDBACK_LIMIT_PER_ADDRESS = 1
+    settings.RATE_LIMIT_WINDOW_SECONDS = 600
+    send(client, item)
+    refused = send(client, item)
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 601
+
+
+def test_a_cache_that_does_not_answer_lets_the_submission_through(
+    client, item, settings, monkeypatch, caplog
+):
+    from django.core.cache import caches
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    settings.FEEDBACK_LIMIT_PER_ADDRESS = 1
+    monkeypatch.setattr(caches["default"], "add", down)
+    for _ in range(2):
+        assert send(client, item).status_code == 302
+    assert Feedback.objects.count() == 2
+    assert "限流计数不可用" in caplog.text
+
+
 def test_the_honeypot_is_thanked_and_ignored(client, item):
     response = send(client, item, website="http://spam.example")
     assert response.status_code == 302

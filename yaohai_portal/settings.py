@@ -547,7 +547,12 @@ FEEDBACK_QUEUE_MAX = env_int("FEEDBACK_QUEUE_MAX", 200, 1, 100000)
 FEEDBACK_QUEUE_MAX_PER_ITEM = env_int("FEEDBACK_QUEUE_MAX_PER_ITEM", 20, 1, 100000)
 # Rate limits per RATE_LIMIT_WINDOW_SECONDS, counted in the `default` cache (shared by every
 # app server when REDIS_URL is set): messages and votes per client address and per item.
+# django-ratelimit counts them (livelihood/ratelimit.py); its app is not installed, since its
+# checks refuse the local-memory cache this portal uses on one machine.
 RATE_LIMIT_WINDOW_SECONDS = env_int("RATE_LIMIT_WINDOW_SECONDS", 3600, 10, 86400)
+RATELIMIT_USE_CACHE = "default"
+# A count the cache could not make lets the request through (the queue bound still holds).
+RATELIMIT_FAIL_OPEN = True
 FEEDBACK_LIMIT_PER_ADDRESS = env_int("FEEDBACK_LIMIT_PER_ADDRESS", 5, 1, 100000)
 FEEDBACK_LIMIT_PER_ITEM = env_int("FEEDBACK_LIMIT_PER_ITEM", 30, 1, 100000)
 VOTE_LIMIT_PER_ADDRESS = env_int("VOTE_LIMIT_PER_ADDRESS", 60, 1, 100000)
