@@ -6,10 +6,13 @@ item's lead unit within a deadline counted in working days.
                            └─────feedback_reject (reason)─▶ rejected
 
 Deadlines: a message published on day D must be answered by the FEEDBACK_ANSWER_WORKING_DAYS-th
-working day after D (D itself does not count). Working days are Monday to Friday, less the
-dates in PUBLIC_HOLIDAYS; weekend days worked in lieu (调休) are not modelled. The deadline is
-stored on the message when it is published, so a later change of the setting moves no
-deadline already given.
+working day after D (D itself does not count). Working days are China's, as the State Council
+sets them each year and chinese-calendar carries them: official holidays are days off, and
+the weekend days worked in lieu (调休上班) are working days, on which a deadline runs. For a
+year chinese-calendar has no data for (before 2004, or one whose schedule is newer than the
+installed release), Monday to Friday less the dates in PUBLIC_HOLIDAYS, with a warning logged.
+The deadline is stored on the message when it is published, so a later change of the setting
+(or of the calendar) moves no deadline already given.
 
 Abuse: every submission is counted per client address and per item in Django's `default`
 cache (livelihood/ratelimit.py); the moderation queue never holds more than
@@ -20,6 +23,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+import chinese_calendar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -53,7 +57,25 @@ class QueueFull(FeedbackError):
 # ------------------------------------------------------------------------------
 # Working days
 # ------------------------------------------------------------------------------
+_YEARS_WITHOUT_CALENDAR: set[int] = set()
+
+
 def is_working_day(day: datetime.date, holidays=None) -> bool:
+    """Whether `day` is a working day in China: chinese_calendar.is_workday(), holidays off,
+    make-up working days (调休) on. For a year it has no data for (it raises
+    NotImplementedError), Monday to Friday less `holidays` (PUBLIC_HOLIDAYS by default):
+    make-up days are then not known. That is logged once a year per process; upgrade
+    chinese-calendar once the State Council has published the year's schedule."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _YEARS_WITHOUT_CALENDAR:
+            _YEARS_WITHOUT_CALENDAR.add(day.year)
+            logger.warning(
+                "节假日日历（chinese-calendar）没有 %d 年的安排，该年的工作日按周一至周五"
+                "减去 PUBLIC_HOLIDAYS 计算，调休上班日未计入；请升级 chinese-calendar。",
+                day.year,
+            )
     holidays = settings.PUBLIC_HOLIDAYS if holidays is None else holidays
     return day.weekday() < 5 and day not in holidays
 

@@ -77,27 +77,61 @@ def published(item, office, message="路灯不亮，请尽快维修。", **field
 # Working days
 # ------------------------------------------------------------------------------
 def test_working_days_skip_the_weekend():
-    friday = datetime.date(2024, 6, 7)
-    assert voice.add_working_days(friday, 1) == datetime.date(2024, 6, 10)  # Monday
-    assert voice.add_working_days(friday, 5) == datetime.date(2024, 6, 14)  # next Friday
-    saturday = datetime.date(2024, 6, 8)
-    assert voice.add_working_days(saturday, 5) == datetime.date(2024, 6, 14)
-    assert voice.add_working_days(datetime.date(2024, 6, 6), 2) == datetime.date(2024, 6, 10)
+    friday = datetime.date(2024, 6, 14)
+    assert voice.add_working_days(friday, 1) == datetime.date(2024, 6, 17)  # Monday
+    assert voice.add_working_days(friday, 5) == datetime.date(2024, 6, 21)  # next Friday
+    saturday = datetime.date(2024, 6, 15)
+    assert voice.add_working_days(saturday, 5) == datetime.date(2024, 6, 21)
+    assert voice.add_working_days(datetime.date(2024, 6, 13), 2) == datetime.date(2024, 6, 17)
 
 
-def test_public_holidays_from_the_setting_are_not_working_days(settings):
+def test_official_holidays_are_days_off_and_make_up_days_are_working_days(settings):
+    """National Day 2024: 1–7 October off, Sunday 29 September and Saturday 12 October worked
+    in lieu (调休上班), as the State Council set it; PUBLIC_HOLIDAYS plays no part in a year
+    chinese-calendar knows."""
+    settings.PUBLIC_HOLIDAYS = frozenset()
+    assert voice.is_working_day(datetime.date(2024, 9, 29))  # Sunday
+    assert voice.is_working_day(datetime.date(2024, 10, 12))  # Saturday
+    assert not voice.is_working_day(datetime.date(2024, 10, 1))  # Tuesday
+    assert not voice.is_working_day(datetime.date(2024, 10, 7))  # Monday
+    assert not voice.is_working_day(datetime.date(2024, 6, 10))  # 端午节, a Monday
+    # Published on Friday 27 September: the first working day after it is Sunday the 29th.
+    assert voice.add_working_days(datetime.date(2024, 9, 27), 1) == datetime.date(2024, 9, 29)
+    # Published on Monday 30 September: five working days run 8–12 October, the Saturday
+    # included. Weekdays less the week off made it Monday the 14th.
+    assert voice.answer_due(datetime.date(2024, 9, 30)) == datetime.date(2024, 10, 12)
     settings.PUBLIC_HOLIDAYS = frozenset({datetime.date(2024, 10, d) for d in range(1, 8)})
-    # Published on Monday 30 September: five working days run 8–14 October.
-    assert voice.answer_due(datetime.date(2024, 9, 30)) == datetime.date(2024, 10, 14)
+    assert voice.answer_due(datetime.date(2024, 9, 30)) == datetime.date(2024, 10, 12)
+
+
+def test_a_message_published_before_a_make_up_saturday_is_due_on_it(item, office, clock):
+    clock(at(2024, 9, 30))  # Monday, before the National Day week
+    feedback = published(item, office)
+    assert feedback.due_on == datetime.date(2024, 10, 12)  # Saturday, worked in lieu
+    assert feedback.is_overdue(datetime.date(2024, 10, 14))
+
+
+def test_a_year_without_calendar_data_falls_back_to_weekdays_less_public_holidays(
+    settings, monkeypatch, caplog
+):
+    """chinese-calendar has no data before 2004 (nor for a year newer than its release): then
+    Monday to Friday less PUBLIC_HOLIDAYS, and a warning, once a year per process."""
+    monkeypatch.setattr(voice, "_YEARS_WITHOUT_CALENDAR", set())
+    settings.PUBLIC_HOLIDAYS = frozenset({datetime.date(2003, 10, d) for d in range(1, 8)})
+    # Published on Tuesday 30 September 2003: five working days run 8–14 October.
+    assert voice.answer_due(datetime.date(2003, 9, 30)) == datetime.date(2003, 10, 14)
+    assert not voice.is_working_day(datetime.date(2003, 10, 4))  # Saturday
+    warnings = [r for r in caplog.records if "没有 2003 年的安排" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
 
 
 def test_publishing_on_a_friday_gives_a_deadline_after_the_weekend(item, office, clock, settings):
     settings.FEEDBACK_ANSWER_WORKING_DAYS = 3
-    clock(at(2024, 6, 7))  # Friday
+    clock(at(2024, 6, 14))  # Friday
     feedback = published(item, office)
-    assert feedback.due_on == datetime.date(2024, 6, 12)  # Wednesday
-    assert not feedback.is_overdue(datetime.date(2024, 6, 12))
-    assert feedback.is_overdue(datetime.date(2024, 6, 13))
+    assert feedback.due_on == datetime.date(2024, 6, 19)  # Wednesday
+    assert not feedback.is_overdue(datetime.date(2024, 6, 19))
+    assert feedback.is_overdue(datetime.date(2024, 6, 20))
 
 
 # ------------------------------------------------------------------------------
@@ -160,7 +194,7 @@ def test_the_office_publishes_and_the_lead_unit_answers_under_the_message(
     assert response.status_code == 302, response.content.decode()[:2000]
     feedback.refresh_from_db()
     assert feedback.state == "published" and feedback.moderated_by == office
-    assert feedback.due_on == datetime.date(2024, 6, 10)
+    assert feedback.due_on == datetime.date(2024, 6, 11)  # Monday 10 June was 端午节
     assert "夜间培训班能否增加名额？" in client.get(item.get_absolute_url()).content.decode()
 
     clock(at(2024, 6, 5))
@@ -272,13 +306,13 @@ def test_overdue_answers_are_flagged_on_the_board_and_the_unit_page(
     late = published(item, office, message="第一条留言，尚未答复。")
     answered = published(item, office, message="第二条留言，已经答复。")
     voice.feedback_answer(feedback=answered, user=clerk, answer="已处理。")
-    clock(at(2024, 6, 11))  # the deadline (10 June) has passed
+    clock(at(2024, 6, 12))  # the deadline (11 June: Monday 10 June was 端午节) has passed
     waiting = published(make_item(), office, message="第三条留言，还在期限内。")
-    assert late.due_on == datetime.date(2024, 6, 10)
+    assert late.due_on == datetime.date(2024, 6, 11)
     assert voice.answer_counts(Feedback.objects.all()) == voice.AnswerCounts(
         published=3, answered=1, answered_on_time=1, overdue=1
     )
-    assert waiting.due_on == datetime.date(2024, 6, 18)
+    assert waiting.due_on == datetime.date(2024, 6, 19)
 
     board = logged_in(office).get(reverse("admin:livelihood_monthlyreport_board"))
     text = board.content.decode()

@@ -534,10 +534,12 @@ if not 0 <= PROGRESS_TOLERANCE_POINTS <= 100:
 # ------------------------------------------------------------------------------
 # Residents' voice: feedback, satisfaction votes (livelihood/voice.py, satisfaction.py)
 # ------------------------------------------------------------------------------
-# A lead unit answers published feedback within this many working days (Monday to Friday).
+# A lead unit answers published feedback within this many working days: China's, holidays
+# off and make-up working days (调休上班) on, as chinese-calendar has them (livelihood/voice.py).
 FEEDBACK_ANSWER_WORKING_DAYS = env_int("FEEDBACK_ANSWER_WORKING_DAYS", 5, 1, 60)
-# Public holidays (no working day) as YYYY-MM-DD, comma-separated: 2024-10-01,2024-10-02.
-# Weekend days worked in lieu (调休上班) are not modelled: a Saturday is never a working day.
+# Only for a year chinese-calendar has no data for (one newer than the installed release):
+# public holidays as YYYY-MM-DD, comma-separated (2027-10-01,2027-10-02), taken off Monday to
+# Friday; make-up working days are then not known. A warning is logged for such a year.
 PUBLIC_HOLIDAYS = frozenset(
     datetime.date.fromisoformat(day) for day in env_list("PUBLIC_HOLIDAYS", "")
 )
