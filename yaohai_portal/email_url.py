@@ -7,7 +7,18 @@ EMAIL_URL → Django's email settings, in the manner of DATABASE_URL:
     smtp+plain://host:25      SMTP without encryption (a relay on the same machine)
     locmem://                 kept in memory (tests)
 
-The user name and password are URL-encoded (an @ in a user name is %40).
+The user name and password are URL-encoded (an @ in a user name is %40). A query string is
+ignored. A scheme not above, or an SMTP URL without a host or with a port that is not a
+number, stops the start with ImproperlyConfigured, in Chinese.
+
+Why not dj-email-url (issue 15): its schemes mean other things. Its smtp:// is SMTP without
+encryption on port 25, where here it is STARTTLS on 587, so every deployment's
+smtp://user:password@host:587 would log in without TLS; its smtps:// is STARTTLS (with a
+deprecation warning), not TLS on 465; smtp+plain:// and locmem:// it does not know, nor any
+misspelt scheme: it then sets EMAIL_BACKEND to None, and smtp:// without a host becomes
+localhost, all without an error. Keeping this syntax on top of it would take a scheme
+translation and the same checks as here, for what is left, urlsplit() and unquote(); and it
+has had no release since 2022.
 """
 
 from urllib.parse import unquote, urlsplit
