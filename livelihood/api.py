@@ -211,6 +211,21 @@ def _decode_cursor(cursor: str) -> int:
     return int(text[1:])
 
 
+# The datasets a resident needs to recompute every page, one list per plan year.
+PLAN_DATASETS = {
+    "planned-values": resources.PublicPlannedValueResource,
+    "milestones": resources.PublicMilestoneResource,
+    "reports": resources.PublicReportResource,
+    "corrections": resources.PublicCorrectionResource,
+}
+
+
+@api_view
+def dataset_list(request, year, dataset):
+    plan = _plan(year)
+    return {"data": list(PLAN_DATASETS[dataset](plan=plan).records())}
+
+
 @api_view
 def unit_list(request):
     return {"data": list(resources.PublicUnitResource().records())}

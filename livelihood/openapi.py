@@ -9,7 +9,7 @@ key the description does not name.
 
 import functools
 
-from . import resources
+from . import method, resources
 from .api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 
 JSON_TYPES = {
@@ -123,6 +123,16 @@ def description() -> dict:
         "Indicator": record_schema(resources.PublicIndicatorResource, "一个指标及其进度。"),
         "Milestone": record_schema(resources.PublicMilestoneResource, "一个工作节点。"),
         "Figure": record_schema(resources.PublicFigureResource, "一份已审核月度报告中的一个数值。"),
+        "PlannedValue": record_schema(
+            resources.PublicPlannedValueResource, "一个指标某月的计划累计值。"
+        ),
+        "Report": record_schema(
+            resources.PublicReportResource,
+            "一份报送过的月度报告：报送、审核日期，已审核的进展情况和滞后原因。",
+        ),
+        "Correction": record_schema(
+            resources.PublicCorrectionResource, "一个已公开数值的一次更正。"
+        ),
         "Unit": record_schema(resources.PublicUnitResource, "一个牵头单位。"),
         "Street": record_schema(resources.PublicStreetResource, "一个街镇。"),
         "Error": {
@@ -187,7 +197,10 @@ def description() -> dict:
                 "只含经区民生办审核公开的数据，不含未审核的报告和工作人员信息。"
                 "进度、序时进度和状态与网页显示相同；"
                 "百分比为保留一位小数的百分数（31.3 即 31.3%）。"
-                "“is_demo”为 true 的记录是系统生成的演示数据，不能引用。" + TERMS
+                "“is_demo”为 true 的记录是系统生成的演示数据，不能引用。"
+                + TERMS
+                + "\n\n计算方法（与网页“关于本平台”所列相同）：\n"
+                + method.text()
             ),
             "contact": {"name": "瑶海区发展和改革委员会（区民生办）"},
         },
@@ -264,6 +277,20 @@ def description() -> dict:
                 ],
                 errors=("400", "404"),
             ),
+            **{
+                f"/plans/{{year}}/{dataset}": operation(
+                    f"list{schema}s",
+                    label,
+                    ok(f"该年度全部{label}。", listing(schema)),
+                    params=[YEAR],
+                )
+                for dataset, schema, label in (
+                    ("planned-values", "PlannedValue", "月度计划值"),
+                    ("milestones", "Milestone", "工作节点"),
+                    ("reports", "Report", "月度报告"),
+                    ("corrections", "Correction", "更正记录"),
+                )
+            },
             "/units": operation(
                 "listUnits", "牵头单位", ok("全部牵头单位。", listing("Unit")), errors=()
             ),

@@ -28,7 +28,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from . import resources
+from . import method, resources
 from .feeds import FEED_SIZE
 from .models import MonthlyReport, Plan
 from .querysets import approved_q
@@ -337,6 +337,7 @@ def data_page(request):
             }
             for resource in datasets
         ],
+        "method_rules": method.rules(),
         "max_page_size": MAX_PAGE_SIZE,
         "default_page_size": DEFAULT_PAGE_SIZE,
         "feed_size": FEED_SIZE,

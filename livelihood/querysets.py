@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     Count,
     ExpressionWrapper,
+    F,
     Max,
     OuterRef,
     Prefetch,
@@ -118,6 +119,10 @@ class ItemQuerySet(models.QuerySet):
             # Timeline order; the default ordering would join the item, plan and domain.
             .objects.order_by("planned_on", "number")
             .annotate(
+                # For the open data: which report recorded it done, approved when.
+                _reported_month=F("reported_in__month"),
+                _reported_state=F("reported_in__state"),
+                _reported_approved_at=F("reported_in__reviewed_at"),
                 _done=Case(
                     When(
                         Q(done_on__isnull=False) & approved_q("reported_in__", as_of, published_by),
@@ -125,7 +130,7 @@ class ItemQuerySet(models.QuerySet):
                     ),
                     default=Value(False),
                     output_field=models.BooleanField(),
-                )
+                ),
             )
         )
         today = today or timezone.localdate()

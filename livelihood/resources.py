@@ -20,8 +20,11 @@ them. Percentages are numbers of percent with one decimal, as the pages show the
 """
 
 import datetime
+import itertools
+from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 from import_export import fields, resources, widgets
@@ -36,9 +39,10 @@ from .models import (
     Milestone,
     MonthlyReport,
     Plan,
+    PlannedValue,
     Street,
 )
-from .querysets import approved_q
+from .querysets import APPROVED, REPORTED_STATES, approved_q
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATE, MONTH = (
     "string",
@@ -254,7 +258,24 @@ class PublicPlanResource(_RollupResource):
         "数据截至",
         type=MONTH,
         nullable=True,
-        help="最近一份已审核月度报告的月份；尚无已审核报告时为空。",
+        help="最近一份已审核月度报告的月份；尚无已审核报告时为空。全部事项的进度和状态都按这个月份计算。",
+    )
+    first_month = PublicField(
+        "起算月份",
+        type=MONTH,
+        help="印发当月：月度报告和未设月度计划的指标的序时进度都从这个月算起，到当年12月。",
+    )
+    tolerance_points = PublicField(
+        "滞后判定容差",
+        type=INTEGER,
+        unit="个百分点",
+        help="事项进度低于序时进度超过这么多个百分点时为“滞后”。",
+    )
+    report_due_day = PublicField(
+        "报送期限",
+        type=INTEGER,
+        unit="日",
+        help="每月报告应在次月这一日前（含当日）报送；过期未报送的月份使事项标为“逾期未报”。",
     )
     is_demo = demo_field()
 
@@ -267,6 +288,9 @@ class PublicPlanResource(_RollupResource):
             "issued_on",
             "declared_item_count",
             "data_month",
+            "first_month",
+            "tolerance_points",
+            "report_due_day",
         )
 
     def get_queryset(self):
@@ -287,6 +311,15 @@ class PublicPlanResource(_RollupResource):
 
     def dehydrate_data_month(self, plan):
         return month_text(plan._data_month)
+
+    def dehydrate_first_month(self, plan):
+        return month_text(plan.first_month)
+
+    def dehydrate_tolerance_points(self, plan):
+        return settings.PROGRESS_TOLERANCE_POINTS
+
+    def dehydrate_report_due_day(self, plan):
+        return settings.REPORT_DUE_DAY
 
 
 class PublicDomainResource(_RollupResource):
@@ -505,6 +538,12 @@ class PublicIndicatorResource(PublicResource):
     has_street_breakdown = PublicField(
         "分街镇填报", type=BOOLEAN, help="是：月度数值另有各街镇分项。"
     )
+    has_monthly_plan = PublicField(
+        "设有月度计划",
+        type=BOOLEAN,
+        help="是：序时进度按月度计划值计算（见数据集 planned-values）；"
+        "否：数量类、比率类按印发当月至12月平均推进，标准类、定性类按节点的计划完成日期。",
+    )
     latest_value = PublicField(
         "最新审核数值（基本单位）",
         type=NUMBER,
@@ -545,6 +584,9 @@ class PublicIndicatorResource(PublicResource):
     def dehydrate_kind_label(self, indicator):
         return indicator.get_kind_display()
 
+    def dehydrate_has_monthly_plan(self, indicator):
+        return bool(indicator.planned_values.all())
+
     def dehydrate_latest_month(self, indicator):
         return month_text(indicator._latest_month)
 
@@ -559,26 +601,373 @@ class PublicIndicatorResource(PublicResource):
 
 
 class PublicMilestoneResource(PublicResource):
-    """An item's milestones (API, item detail): done only once an approved report says so."""
+    """An item's milestones: done only once an approved report says so. Per plan for download;
+    per item in the API's item detail (as `with_progress()` fetched them)."""
 
     slug = "milestones"
     label = "工作节点"
-    summary = "事项的工作节点、计划完成日期和完成情况"
+    summary = "每个工作节点的计划完成日期、实际完成日期，以及确认完成的已审核报告所属月份和审核日期"
 
+    plan_year = PublicField("年度", type=INTEGER)
+    item_code = PublicField("事项编号")
     number = PublicField("节点序号", type=INTEGER)
     title = PublicField("节点")
-    planned_on = PublicField("计划完成日期", type=DATE)
+    planned_on = PublicField(
+        "计划完成日期",
+        type=DATE,
+        help="标准类、定性类指标的序时进度按它计算："
+        "计划在数据截至月份月底前完成的节点数 ÷ 计划节点数。",
+    )
     done = PublicField("已完成", type=BOOLEAN, help="是：经审核公开的月度报告确认已完成。")
     done_on = PublicField(
         "实际完成日期", type=DATE, nullable=True, help="尚未完成（或未经审核公开）时为空。"
     )
+    reported_month = PublicField(
+        "确认完成的报告月份",
+        type=MONTH,
+        nullable=True,
+        help="确认本节点完成的已审核月度报告所属月份；按某月计算进度时，只计这一月份不晚于该月的节点。"
+        "尚未完成（或未经审核公开）时为空。",
+    )
+    approved_on = PublicField(
+        "确认完成的报告审核日期",
+        type=DATE,
+        nullable=True,
+        help="该报告的审核公开日期；尚未完成（或未经审核公开）时为空。",
+    )
     is_demo = demo_field()
 
+    def get_queryset(self):
+        milestones = Milestone.objects.filter(item__plan__published=True)
+        if self.plan is not None:
+            milestones = milestones.filter(item__plan=self.plan)
+        return (
+            milestones.select_related("item__plan")
+            .annotate(
+                _reported_month=F("reported_in__month"),
+                _reported_state=F("reported_in__state"),
+                _reported_approved_at=F("reported_in__reviewed_at"),
+            )
+            .order_by("item__domain__number", "item__order", "item__code", "planned_on", "number")
+        )
+
+    @staticmethod
+    def _public(milestone) -> bool:
+        return milestone.done_on is not None and milestone._reported_state == "approved"
+
+    def dehydrate_plan_year(self, milestone):
+        return milestone.item.plan.year
+
+    def dehydrate_item_code(self, milestone):
+        return milestone.item.code
+
     def dehydrate_done(self, milestone):
-        return milestone.is_done
+        return self._public(milestone)
 
     def dehydrate_done_on(self, milestone):
-        return milestone.done_on if milestone.is_done else None
+        return milestone.done_on if self._public(milestone) else None
+
+    def dehydrate_reported_month(self, milestone):
+        return month_text(milestone._reported_month) if self._public(milestone) else None
+
+    def dehydrate_approved_on(self, milestone):
+        moment = milestone._reported_approved_at
+        if not self._public(milestone) or moment is None:
+            return None
+        return timezone.localdate(moment)
+
+
+class PublicPlannedValueResource(PublicResource):
+    slug = "planned-values"
+    label = "月度计划值"
+    summary = "设有月度计划的指标每月计划达到的累计值，序时进度按它计算"
+
+    plan_year = PublicField("年度", type=INTEGER, attribute="indicator__item__plan__year")
+    item_code = PublicField("事项编号", attribute="indicator__item__code")
+    indicator_number = PublicField("指标序号", type=INTEGER, attribute="indicator__number")
+    month = PublicField("月份", type=MONTH)
+    value = PublicField(
+        "计划累计值（基本单位）",
+        type=NUMBER,
+        help="到该月底计划达到的累计值，按基本单位。序时进度 = 数据截至月份及以前最近一个月的计划值"
+        " ÷ 目标（折合基本单位），最多按 100% 计。",
+    )
+
+    def get_queryset(self):
+        planned = PlannedValue.objects.filter(indicator__item__plan__published=True)
+        if self.plan is not None:
+            planned = planned.filter(indicator__item__plan=self.plan)
+        return planned.select_related("indicator__item__plan").order_by(
+            "indicator__item__domain__number",
+            "indicator__item__order",
+            "indicator__item__code",
+            "indicator__number",
+            "month",
+        )
+
+    def dehydrate_month(self, planned):
+        return month_text(planned.month)
+
+
+# ------------------------------------------------------------------------------
+# Monthly reports and corrections
+# ------------------------------------------------------------------------------
+REPORT_STATES = {
+    "approved": "已审核公开",
+    "submitted": "已报送，待审核",
+    "returned": "已退回修改（含重新打开）",
+    "draft": "修改中，尚未重新报送",
+}
+
+
+class PublicReportResource(PublicResource):
+    """Every monthly report that has been submitted at least once: when it was due, submitted
+    and approved, so that anyone can check 逾期未报 and the on-time rates. What a report says
+    (narrative, delay reason) only once it is approved; never who wrote or reviewed it, nor
+    why it was returned."""
+
+    slug = "reports"
+    label = "月度报告"
+    summary = "各事项各月报告的报送和审核日期、是否按时，以及已审核报告的进展情况和滞后原因"
+
+    plan_year = PublicField("年度", type=INTEGER, attribute="item__plan__year")
+    item_code = PublicField("事项编号", attribute="item__code")
+    item_title = PublicField("事项", attribute="item__title")
+    month = PublicField("月份", type=MONTH, help="报告所属月份，格式 YYYY-MM。")
+    state = PublicField(
+        "状态代码",
+        enum=tuple(REPORT_STATES),
+        help="approved 已审核公开；submitted 已报送待审核；returned 已退回修改（区民生办重新打开的"
+        "也是）；draft 退回后修改中、尚未重新报送。",
+    )
+    state_label = PublicField("状态")
+    counts_as_reported = PublicField(
+        "计为已报送",
+        type=BOOLEAN,
+        help="是：状态为已审核公开或已报送待审核。“逾期未报”只看这一列：报送期限已过而没有计为已报送"
+        "的报告的月份，事项标为逾期未报。",
+    )
+    due_on = PublicField("报送期限", type=DATE, help="次月规定日（见年度计划的“报送期限”）。")
+    submitted_on = PublicField(
+        "首次报送日期",
+        type=DATE,
+        nullable=True,
+        help="第一次报送的日期；按时报送率按它计算。未经报送环节直接审核的报告为空，"
+        "计为未按时报送。",
+    )
+    on_time = PublicField("按时报送", type=BOOLEAN, help="是：首次报送日期不晚于报送期限。")
+    approved_on = PublicField(
+        "审核公开日期", type=DATE, nullable=True, help="已审核公开的报告的审核日期；其余为空。"
+    )
+    narrative = PublicField("进展情况", help="已审核公开的报告的进展说明；其余为空字符串。")
+    delay_reason = PublicField(
+        "滞后原因代码",
+        enum=("", *MonthlyReport.DelayReason.values),
+        help="funds 资金未到位、procedures 手续办理中、seasonal 季节性因素、policy 政策调整、"
+        "other 其他；未填或未审核公开时为空字符串。",
+    )
+    delay_reason_label = PublicField("滞后原因")
+    delay_note = PublicField("滞后说明", help="已审核公开的报告的滞后说明；其余为空字符串。")
+    confidence = PublicField(
+        "完成把握",
+        type=INTEGER,
+        nullable=True,
+        help="滞后时牵头单位自评：1 把握不大、2 基本有把握、3 有把握按期完成；"
+        "未填或未审核公开时为空。",
+    )
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        reports = MonthlyReport.objects.filter(
+            Q(submitted_at__isnull=False) | Q(state=APPROVED), item__plan__published=True
+        )
+        if self.plan is not None:
+            reports = reports.filter(item__plan=self.plan)
+        return reports.select_related("item__plan").order_by(
+            "item__domain__number", "item__order", "item__code", "month"
+        )
+
+    @staticmethod
+    def _approved(report) -> bool:
+        return report.state == APPROVED
+
+    def dehydrate_month(self, report):
+        return month_text(report.month)
+
+    def dehydrate_state_label(self, report):
+        return REPORT_STATES[report.state]
+
+    def dehydrate_counts_as_reported(self, report):
+        return report.state in REPORTED_STATES
+
+    def dehydrate_due_on(self, report):
+        return progress.due_date(report.month, settings.REPORT_DUE_DAY)
+
+    def dehydrate_submitted_on(self, report):
+        moment = report.submitted_at
+        return None if moment is None else timezone.localdate(moment)
+
+    def dehydrate_on_time(self, report):
+        submitted = self.dehydrate_submitted_on(report)
+        return submitted is not None and submitted <= self.dehydrate_due_on(report)
+
+    def dehydrate_approved_on(self, report):
+        if not self._approved(report) or report.reviewed_at is None:
+            return None
+        return timezone.localdate(report.reviewed_at)
+
+    def dehydrate_narrative(self, report):
+        return report.narrative if self._approved(report) else ""
+
+    def dehydrate_delay_reason(self, report):
+        return report.delay_reason if self._approved(report) else ""
+
+    def dehydrate_delay_reason_label(self, report):
+        return report.get_delay_reason_display() if self.dehydrate_delay_reason(report) else ""
+
+    def dehydrate_delay_note(self, report):
+        return report.delay_note if self._approved(report) else ""
+
+    def dehydrate_confidence(self, report):
+        return report.confidence if self._approved(report) else None
+
+
+class PublicCorrectionResource(PublicResource):
+    """Every change to a published figure: what it was when its report was approved, what it
+    became when the report, reopened by the office, was approved again, when and why. Read
+    from the history django-simple-history keeps of reports and figures (the item page's
+    公开记录 tells the same story), in four queries whatever their number. A report reopened
+    and not yet approved again corrects nothing residents can see, so it is not here yet."""
+
+    slug = "corrections"
+    label = "更正记录"
+    summary = "已公开数值经区民生办重新打开后更正的记录：更正前后的数值、日期和原因"
+
+    plan_year = PublicField("年度", type=INTEGER)
+    item_code = PublicField("事项编号")
+    month = PublicField("月份", type=MONTH, help="被更正的报告所属月份。")
+    indicator_number = PublicField("指标序号", type=INTEGER)
+    indicator_name = PublicField("指标")
+    street_code = PublicField("街镇代码", help="空字符串表示全区合计。")
+    value_before = PublicField(
+        "更正前数值（基本单位）",
+        type=NUMBER,
+        nullable=True,
+        help="更正前公开的数值；原先没有时为空。",
+    )
+    value_after = PublicField(
+        "更正后数值（基本单位）", type=NUMBER, nullable=True, help="更正后公开的数值；删去时为空。"
+    )
+    published_before_on = PublicField("原数值公开日期", type=DATE)
+    corrected_on = PublicField(
+        "更正公开日期",
+        type=DATE,
+        help="更正后的报告再次审核公开的日期。按某日回看时，此前公开的是更正前数值。",
+    )
+    reason = PublicField(
+        "更正原因", help="区民生办重新打开报告时写明的原因，及牵头单位填写的更正说明。"
+    )
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        reports = MonthlyReport.objects.filter(
+            reopened_at__isnull=False, item__plan__published=True
+        )
+        if self.plan is not None:
+            reports = reports.filter(item__plan=self.plan)
+        return reports.select_related("item__plan").order_by(
+            "item__domain__number", "item__order", "item__code", "month"
+        )
+
+    def objects(self):
+        queryset = self.get_queryset() if self.queryset is None else self.queryset
+        reports = list(queryset)
+        ids = [report.pk for report in reports]
+        states = defaultdict(list)
+        for row in (
+            MonthlyReport.history.filter(id__in=ids)
+            .order_by("history_date", "history_id")
+            .values("id", "history_date", "state", "history_change_reason")
+        ):
+            states[row["id"]].append(row)
+        figures = defaultdict(lambda: defaultdict(list))
+        for row in (
+            Figure.history.filter(report_id__in=ids)
+            .order_by("history_date", "history_id")
+            .values(
+                "report_id",
+                "indicator_id",
+                "street_id",
+                "value",
+                "note",
+                "history_date",
+                "history_type",
+            )
+        ):
+            figures[row["report_id"]][(row["indicator_id"], row["street_id"])].append(row)
+        indicators = {
+            i.pk: i
+            for i in Indicator.objects.filter(item__in={r.item_id for r in reports}).only(
+                "pk", "number", "name"
+            )
+        }
+        streets = dict(Street.objects.values_list("pk", "code"))
+        corrections = []
+        for report in reports:
+            for before_at, after_at, reopen in _republications(states[report.pk]):
+                for (indicator_id, street_id), history in figures[report.pk].items():
+                    before = _as_of(history, before_at)
+                    after = _as_of(history, after_at)
+                    value_before = None if before is None else before["value"]
+                    value_after = None if after is None else after["value"]
+                    if value_before == value_after:
+                        continue
+                    note = (after or {}).get("note") or ""
+                    corrections.append(
+                        {
+                            "plan_year": report.item.plan.year,
+                            "item_code": report.item.code,
+                            "month": month_text(report.month),
+                            "indicator_number": indicators[indicator_id].number,
+                            "indicator_name": indicators[indicator_id].name,
+                            "street_code": streets.get(street_id, "") if street_id else "",
+                            "value_before": value_before,
+                            "value_after": value_after,
+                            "published_before_on": timezone.localdate(before_at),
+                            "corrected_on": timezone.localdate(after_at),
+                            "reason": "；".join(part for part in (reopen, note) if part),
+                            "is_demo": report.is_demo,
+                        }
+                    )
+        return corrections
+
+    def _getters(self):
+        return [lambda row, name=name: row[name] for name, _ in self.columns()]
+
+
+def _republications(states):
+    """(approved at, approved again at, the office's reason for reopening) for each time a
+    report was approved again after being reopened."""
+    approvals, reason, previous = [], "", None
+    for row in states:
+        approved = row["state"] == APPROVED
+        if approved and previous != APPROVED:
+            approvals.append((row["history_date"], reason))
+            reason = ""
+        elif not approved and previous == APPROVED:
+            reason = (row["history_change_reason"] or "").strip()
+        previous = row["state"]
+    return [(first[0], second[0], second[1]) for first, second in itertools.pairwise(approvals)]
+
+
+def _as_of(history, moment):
+    """A figure's history row in force at `moment`; None if it did not exist then."""
+    current = None
+    for row in history:
+        if row["history_date"] > moment:
+            break
+        current = None if row["history_type"] == "-" else row
+    return current
 
 
 # ------------------------------------------------------------------------------
@@ -742,5 +1131,9 @@ DOWNLOADS = (
     PublicDomainResource,
     PublicItemResource,
     PublicIndicatorResource,
+    PublicPlannedValueResource,
+    PublicMilestoneResource,
+    PublicReportResource,
     PublicFigureResource,
+    PublicCorrectionResource,
 )

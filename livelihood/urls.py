@@ -103,6 +103,15 @@ urlpatterns = [
         "api/v1/plans/<int:year>/items/<code:code>", public_page(api.item_detail), name="api-item"
     ),
     path("api/v1/plans/<int:year>/figures", public_page(api.figure_list), name="api-figures"),
+    *(
+        path(
+            f"api/v1/plans/<int:year>/{dataset}",
+            public_page(api.dataset_list),
+            {"dataset": dataset},
+            name=f"api-{dataset}",
+        )
+        for dataset in api.PLAN_DATASETS
+    ),
     path("api/v1/units", public_page(api.unit_list), name="api-units"),
     path("api/v1/streets", public_page(api.street_list), name="api-streets"),
     path("api/v1/<path:rest>", public_page(api.unknown), name="api-unknown"),

@@ -79,6 +79,14 @@ CASES = [
     ("/plans/{year}/figures", 200, "/plans/2024/figures?month=2024-06&scope=street&limit=1"),
     ("/plans/{year}/figures", 400, "/plans/2024/figures?limit=1001"),
     ("/plans/{year}/figures", 404, "/plans/2030/figures"),
+    *(
+        case
+        for dataset in ("planned-values", "milestones", "reports", "corrections")
+        for case in (
+            (f"/plans/{{year}}/{dataset}", 200, f"/plans/2024/{dataset}"),
+            (f"/plans/{{year}}/{dataset}", 404, f"/plans/2030/{dataset}"),
+        )
+    ),
     ("/units", 200, "/units"),
     ("/streets", 200, "/streets"),
     ("/openapi.json", 200, "/openapi.json"),

@@ -434,7 +434,9 @@ def test_download_runs_the_same_queries_on_a_small_and_a_large_plan(measured, na
     small, large = measured["small"][name], measured["large"][name]
     assert small[0] == large[0] == 200, (small, large)
     assert small[1] == large[1], f"queries: small {small[1]}, large {large[1]}"
-    assert large[2] > small[2]  # the large plan's file is bigger: the data was there
+    if not name.startswith("corrections."):  # scale data corrects nothing: see
+        # tests/test_opendata_recompute.py for the corrections' queries at two sizes
+        assert large[2] > small[2]  # the large plan's file is bigger: the data was there
 
 
 @pytest.mark.django_db
