@@ -530,7 +530,7 @@ def warm(plan: str, month: str, shapes: str, workdir: str):
     written in the same process as many times (openpyxl write-only, the same rows and
     columns), so that neither side pays Python's or Django's start-up. Prints seconds."""
     _django()
-    from livelihood import summary
+    from livelihood.data import summary
 
     def timed(work):
         work()
@@ -580,10 +580,15 @@ def import_prepare(year: int, out: str):
     from django.db import transaction
     from openpyxl import load_workbook
 
-    from livelihood import scale
-    from livelihood.imports import figure_template
-    from livelihood.models import LeadUnit, MonthlyReport, Plan, Street
-    from livelihood.publication import publication_bump
+    from livelihood.data.imports import figure_template
+    from livelihood.models import (
+        LeadUnit,
+        MonthlyReport,
+        Plan,
+        Street,
+    )
+    from livelihood.operations import scale
+    from livelihood.operations.publication import publication_bump
 
     per_item = IMPORT_INDICATORS * (1 + IMPORT_STREETS)
     spec = scale.Spec(
@@ -656,8 +661,11 @@ def import_reset(year: int):
     _django()
     from django.db import transaction
 
-    from livelihood.models import Figure, MonthlyReport
-    from livelihood.publication import publication_bump
+    from livelihood.models import (
+        Figure,
+        MonthlyReport,
+    )
+    from livelihood.operations.publication import publication_bump
 
     reports = MonthlyReport.objects.filter(
         item__plan__year=year, month=datetime.date(year, IMPORT_MONTH, 1)

@@ -3,7 +3,7 @@ The admin: the coordinating office manages the plan; lead units enter their repo
 
 Progress columns read `Item.snapshot`, computed by progress.py from `with_progress()`, the same
 path the public pages take. Lead-unit staff see and change their own unit's items,
-indicators, reports, figures and milestones only, on every path (livelihood/admin_scope.py);
+indicators, reports, figures and milestones only, on every path (livelihood/accounts/scope.py);
 those admins keep each row's history (django-simple-history).
 """
 
@@ -12,18 +12,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 
-from . import plans, progress, services
-from .admin_imports import FigureImportAdmin, PlanImportAdmin
-from .admin_reports import ReportWorkflowAdmin
-from .admin_scope import (  # noqa: F401 (user_unit, user_is_unscoped: used by inlines)
+from livelihood.accounts.scope import (
     UnitScopedAdmin,
     UnitScopedInline,
-    scoped_choices,
     user_is_unscoped,
     user_unit,
 )
-from .forms import ChoicesByKeyField
-from .models import (
+from livelihood.data.admin import (
+    FigureImportAdmin,
+    PlanImportAdmin,
+)
+from livelihood.models import (
     Domain,
     Figure,
     Indicator,
@@ -37,6 +36,11 @@ from .models import (
     StaffProfile,
     Street,
 )
+from livelihood.plan import services as plans
+from livelihood.progress import arithmetic as progress
+from livelihood.public.forms import ChoicesByKeyField
+from livelihood.reporting import services
+from livelihood.reporting.admin import ReportWorkflowAdmin
 
 
 class DomainInline(admin.TabularInline):
@@ -406,4 +410,11 @@ class ReminderLogAdmin(admin.ModelAdmin):
 
 # Evaluation rounds, scores and peer review (互评); two-factor sign-in: the login form with the
 # code, and the office's reset of staff devices.
-from . import admin_evaluation, admin_two_factor  # noqa: E402, F401
+
+
+# The other concerns' admins register their models when imported; this module is the one
+# Django's admin autodiscovery loads.
+from livelihood.accounts import admin as accounts_admin  # noqa: E402, F401
+from livelihood.evaluation import admin as evaluation_admin  # noqa: E402, F401
+from livelihood.operations import admin as operations_admin  # noqa: E402, F401
+from livelihood.voice import admin as voice_admin  # noqa: E402, F401

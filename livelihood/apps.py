@@ -11,19 +11,15 @@ class LivelihoodConfig(AppConfig):
 
     def ready(self):
         # Every change residents can see raises the publication version (cached pages).
-        from . import (  # noqa: F401 (admin_publication, admin_voice: register their admins)
-            admin_publication,
-            admin_voice,
-            roles,
-            security,
-            signals,
-        )
+        from livelihood.accounts import roles, security
+        from livelihood.operations import signals
 
         signals.connect()
         post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")
-        # The staff groups and their exact permissions, after every migrate (livelihood/roles.py).
+        # The staff groups and their exact permissions, after every migrate
+        # (livelihood/accounts/roles.py).
         post_migrate.connect(roles.migrated, sender=self, dispatch_uid="livelihood.roles")
-        # Failed logins, lockouts and refused access go to the 'livelihood.security' log.
+        # Failed logins, lockouts and refused access go to the 'livelihood.accounts.security' log.
         security.connect()
         # Last of the apps' ready(): what the process has loaded to get here (Django, the apps,
         # their modules) lives as long as the process does. Frozen out of the garbage

@@ -19,9 +19,12 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.models import HistoricalRecords
 
-from . import progress as arithmetic
-from .progress import ItemProgress, Status
-from .querysets import (
+from livelihood.progress import arithmetic
+from livelihood.progress.arithmetic import (
+    ItemProgress,
+    Status,
+)
+from livelihood.progress.querysets import (
     IndicatorQuerySet,
     ItemQuerySet,
     MonthlyReportQuerySet,
@@ -750,7 +753,7 @@ class StaffProfile(models.Model):
 class TwoFactorDevice(TOTPDevice):
     """A staff account's authenticator app (django-otp's TOTP device), under the portal's own
     name, so that the office holds its view and delete permissions through roles.py and
-    resets a lost phone in the admin (livelihood/admin_two_factor.py). A proxy: the rows are
+    resets a lost phone in the admin (livelihood/accounts/admin.py). A proxy: the rows are
     django-otp's own, which its sign-in code reads."""
 
     class Meta:
@@ -785,9 +788,10 @@ class ReminderLog(models.Model):
 class PublicationVersion(models.Model):
     """One row: a number that changes whenever anything residents can see changes.
 
-    Cached public pages are keyed on it (livelihood/cache.py). It lives in the database, not in
+    Cached public pages are keyed on it (livelihood/public/cache.py). It lives in the database, not
+    in
     a process, so that every app server and every gunicorn worker reads the same number; the
-    signals in livelihood/signals.py raise it after each committed change.
+    signals in livelihood/operations/signals.py raise it after each committed change.
     """
 
     counter = models.PositiveBigIntegerField("版本号", default=0)
@@ -810,7 +814,7 @@ class ImportUpload(models.Model):
     Kept in the database, not on an app server's disk, so that the confirmation may reach any
     app server; never under the web root. Bound to the account that uploaded it (and the unit
     and month it was previewed for): the confirmation is refused to anyone else. Deleted on
-    confirm and on cancel; a forgotten one goes after a day (livelihood/imports.py).
+    confirm and on cancel; a forgotten one goes after a day (livelihood/data/imports.py).
     """
 
     name = models.CharField("标识", max_length=64, unique=True)
@@ -1114,7 +1118,8 @@ class PeerReview(models.Model):
     other, never themselves, once per pair, changeable until the round closes.
 
     Who rated whom is for the coordinating office alone (the admin's 互评 list); the rated
-    party, the public pages and the export see means and counts only (livelihood/evaluation.py).
+    party, the public pages and the export see means and counts only
+    (livelihood/evaluation/services.py).
     """
 
     class Grade(models.IntegerChoices):
@@ -1192,7 +1197,8 @@ class Feedback(models.Model):
        └──────reject (with a reason)──▶ rejected (never public)
 
     Publishing sets the answer deadline (`due_on`: FEEDBACK_ANSWER_WORKING_DAYS working days
-    later, livelihood/voice.py). `contact` is for the coordinating office alone: never shown on a
+    later, livelihood/voice/services.py). `contact` is for the coordinating office alone: never
+    shown on a
     public page, to a lead unit, in an export or in the history (excluded from it). `name` is
     shown only when the resident ticked `show_name`.
     """

@@ -1,8 +1,9 @@
 from django.urls import path, register_converter
 
-from . import api, opendata, views
-from .cache import public_page
-from .feeds import ApprovedUpdatesFeed
+from livelihood.data import api, opendata
+from livelihood.public import views
+from livelihood.public.cache import public_page
+from livelihood.public.feeds import ApprovedUpdatesFeed
 
 
 class MonthConverter:

@@ -8,7 +8,6 @@ import hypothesis
 import pytest
 from django.core.cache import caches
 
-from livelihood import publication
 from livelihood.models import (
     Domain,
     Figure,
@@ -20,11 +19,12 @@ from livelihood.models import (
     Plan,
     Street,
 )
+from livelihood.operations import publication
 
 
 @pytest.fixture(autouse=True)
 def _no_cached_pages():
-    """Every test starts without cached public pages (livelihood/cache.py). Tests that do not
+    """Every test starts without cached public pages (livelihood/public/cache.py). Tests that do not
     commit all share one publication version, so a page one of them cached would otherwise
     be served to the next. With REDIS_URL set this empties that Redis database."""
     caches["default"].clear()
@@ -149,8 +149,8 @@ def make_staff(db):
     role's group, as `create_unit_user` makes them."""
     from django.contrib.auth.models import User
 
+    from livelihood.accounts.roles import roles_ensure
     from livelihood.models import StaffProfile
-    from livelihood.roles import roles_ensure
 
     office_group, unit_group = roles_ensure()
 

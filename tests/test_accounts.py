@@ -190,9 +190,9 @@ def test_tests_log_in_through_axes_with_a_request(client, clerk):
 
 
 def test_failed_logins_and_lockouts_are_logged(client, clerk, caplog):
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         fail(client, 10)
-    messages = [r.getMessage() for r in caplog.records if r.name == "livelihood.security"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "livelihood.accounts.security"]
     assert sum("登录失败：账号 clerk" in m for m in messages) == 10
     assert any("账号已锁定：账号 clerk" in m for m in messages)
 
@@ -227,7 +227,7 @@ def test_public_pages_set_no_session_cookie(client, plan):
 
 def test_denied_access_is_logged_and_answered_in_chinese(client, clerk, caplog):
     client.force_login(clerk)
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         response = client.get(reverse("admin:auth_user_changelist"))
     assert response.status_code == 403
     assert "无权访问" in response.content.decode()

@@ -23,7 +23,7 @@ from livelihood.models import (
 pytestmark = pytest.mark.django_db
 
 # Figures are entered in the monthly report form; reminders are written by send_reminders;
-# uploads waiting for confirmation by the import (livelihood/admin_imports.py); evaluation
+# uploads waiting for confirmation by the import (livelihood/data/admin.py); evaluation
 # scores are computed when a round closes (manual ones on the round's page); peer reviews are
 # given on the 互评 page; feedback and satisfaction votes come from residents on the public site.
 NOT_ADDED_IN_ADMIN = {
@@ -174,7 +174,11 @@ def test_a_lead_unit_clerk_gets_no_summary(clerk_of, unit):
 def test_what_approved_figures_hang_on_is_not_deleted(
     office, plan, make_item, make_indicator, report
 ):
-    from livelihood.models import Indicator, Item, MonthlyReport
+    from livelihood.models import (
+        Indicator,
+        Item,
+        MonthlyReport,
+    )
 
     published = make_item("1-1", title="城镇新增就业")
     count = make_indicator(published, "1.15", unit="万人")

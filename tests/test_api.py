@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openapi_spec_validator import validate
 
-from livelihood import api, scale
-from livelihood.openapi import description
+from livelihood.data import api
+from livelihood.data.openapi import description
+from livelihood.operations import scale
 
 pytestmark = pytest.mark.django_db
 
@@ -224,7 +225,7 @@ def test_units_and_streets(client, published, street, unit):
 
 
 def test_api_goes_through_the_page_cache(client, published):
-    """Wrapped in `public_page` like every public view (livelihood/cache.py says which way
+    """Wrapped in `public_page` like every public view (livelihood/public/cache.py says which way
     each answer went; in a test's open transaction it is rendered, not stored)."""
     for path in ("/plans/2024/items", "/openapi.json", "/plans/2030"):
         assert client.get(PREFIX + path)["X-Page-Cache"] == "pass"

@@ -10,7 +10,13 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.db.utils import load_backend
 
-from livelihood.models import Feedback, Figure, Item, MonthlyReport, Plan
+from livelihood.models import (
+    Feedback,
+    Figure,
+    Item,
+    MonthlyReport,
+    Plan,
+)
 
 # pg_dump reads what is committed, from another process.
 pytestmark = pytest.mark.django_db(transaction=True)

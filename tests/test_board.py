@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from livelihood import board
 from livelihood.models import Domain
+from livelihood.reporting import board
 
 pytestmark = pytest.mark.django_db
 

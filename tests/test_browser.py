@@ -136,7 +136,8 @@ def summary(request, chromium):
 def portal_data(django_db_setup, django_db_blocker):
     """The 2024 plan and demo progress, committed once for the module and removed after it.
     The pages only read, so every test can share them. Cached pages need no clearing: their
-    key holds the publication version, which a reload changes (livelihood/publication.py)."""
+    key holds the publication version, which a reload changes
+    (livelihood/operations/publication.py)."""
     fast_hash = override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
     )

@@ -17,9 +17,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from livelihood import imports
-from livelihood.models import EvaluationRound, Item, LeadUnit, MonthlyReport, Plan
-from livelihood.views import month_end_moment
+from livelihood.data import imports
+from livelihood.models import (
+    EvaluationRound,
+    Item,
+    LeadUnit,
+    MonthlyReport,
+    Plan,
+)
+from livelihood.public.views import month_end_moment
 from tests.browser import Step, walk
 from tests.test_browser import chromium, portal_data, transactional_db  # noqa: F401
 

@@ -1,5 +1,5 @@
 """
-Cached public pages (livelihood/cache.py): served from the cache while nothing changes, never
+Cached public pages (livelihood/public/cache.py): served from the cache while nothing changes, never
 after something residents can see has changed, in every worker; with validators browsers can
 revalidate; never for errors, other methods, or logged-in staff.
 
@@ -29,8 +29,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date
 
-from livelihood import publication
-from livelihood.cache import RELEASE_PATHS, code_digest, public_page, release
 from livelihood.models import (
     Domain,
     Figure,
@@ -42,6 +40,13 @@ from livelihood.models import (
     PlannedValue,
     PublicationVersion,
     Street,
+)
+from livelihood.operations import publication
+from livelihood.public.cache import (
+    RELEASE_PATHS,
+    code_digest,
+    public_page,
+    release,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from livelihood.models import Figure, Indicator, Milestone, MonthlyReport
+from livelihood.models import (
+    Figure,
+    Indicator,
+    Milestone,
+    MonthlyReport,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from livelihood.models import (
     Plan,
     PlannedValue,
 )
-from livelihood.plans import plan_copy
+from livelihood.plan.services import plan_copy
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,13 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from livelihood import evaluation
-from livelihood.models import EvaluationRound, Feedback, Plan
-from livelihood.views import month_end_moment
+from livelihood.evaluation import services as evaluation
+from livelihood.models import (
+    EvaluationRound,
+    Feedback,
+    Plan,
+)
+from livelihood.public.views import month_end_moment
 
 MIN_REQUESTS = 5000
 SEED = 20241129

@@ -25,7 +25,6 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
-from livelihood import demo
 from livelihood.models import (
     Figure,
     Indicator,
@@ -36,7 +35,8 @@ from livelihood.models import (
     StaffProfile,
     Street,
 )
-from livelihood.progress import Status
+from livelihood.operations import demo
+from livelihood.progress.arithmetic import Status
 
 FIXTURE = Path(django_settings.BASE_DIR) / "fixtures" / "plan_2024.json"
 DECEMBER = datetime.date(2024, 12, 1)

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from livelihood import evaluation
+from livelihood.data.spreadsheet import neutralise
+from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationCriterion,
     EvaluationRound,
@@ -21,9 +22,8 @@ from livelihood.models import (
     PeerReview,
     SatisfactionVote,
 )
-from livelihood.satisfaction import satisfaction_scores
-from livelihood.spreadsheet import neutralise
-from livelihood.views import month_end_moment
+from livelihood.public.views import month_end_moment
+from livelihood.voice.satisfaction import satisfaction_scores
 
 pytestmark = pytest.mark.django_db
 Kind = EvaluationCriterion.Kind

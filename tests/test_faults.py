@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.db import OperationalError, ProgrammingError, connection
 from django.test import Client
 
-from livelihood import publication
+from livelihood.operations import publication
 from tests.fault_world import (
     ROOT,
     build,
@@ -68,7 +68,7 @@ def test_a_request_while_the_database_is_down_gets_the_503_page(client, plan, pa
 
 @pytest.mark.django_db
 def test_the_503_page_survives_a_template_that_cannot_render(client, plan, monkeypatch):
-    from livelihood import views
+    from livelihood.public import views
 
     def broken(name):
         raise ValueError("Missing staticfiles manifest entry for 'css/site.css'")

@@ -10,8 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood import voice
-from livelihood.models import Feedback, SatisfactionVote
+from livelihood.models import (
+    Feedback,
+    SatisfactionVote,
+)
+from livelihood.voice import services as voice
 
 pytestmark = pytest.mark.django_db
 
@@ -381,7 +384,7 @@ def test_without_a_trusted_header_a_forwarded_address_is_ignored(client, item, s
 
 
 def test_ipv6_clients_are_counted_per_64_block(rf):
-    from livelihood.ratelimit import client_address
+    from livelihood.voice.ratelimit import client_address
 
     one = client_address(rf.get("/", REMOTE_ADDR="2001:db8:1:2::1"))
     two = client_address(rf.get("/", REMOTE_ADDR="2001:db8:1:2:ffff::9"))
@@ -571,7 +574,7 @@ def test_publishing_mails_the_lead_units_staff_without_the_residents_details(
 def test_a_pending_message_leaves_cached_pages_alone_and_publishing_refreshes_them(
     item, office, monkeypatch
 ):
-    from livelihood import signals
+    from livelihood.operations import signals
 
     bumps = []
     monkeypatch.setattr(signals, "publication_bump", lambda using="default": bumps.append(using))

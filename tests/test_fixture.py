@@ -16,7 +16,14 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from livelihood.models import Domain, Indicator, Item, LeadUnit, Plan, Street
+from livelihood.models import (
+    Domain,
+    Indicator,
+    Item,
+    LeadUnit,
+    Plan,
+    Street,
+)
 
 FIXTURE_DIR = Path(django_settings.BASE_DIR) / "fixtures"
 FIXTURE_FILE = FIXTURE_DIR / "plan_2024.json"

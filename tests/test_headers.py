@@ -256,8 +256,8 @@ def test_no_script_reads_a_cookie():
 def test_forged_forwarded_for_is_ignored_unless_configured(rf, settings):
     from axes.helpers import get_client_ip_address
 
-    from livelihood import ratelimit
-    from livelihood.security import client_ip
+    from livelihood.accounts.security import client_ip
+    from livelihood.voice import ratelimit
 
     settings.CLIENT_ADDRESS_HEADER = ""
     request = rf.get("/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="1.2.3.4")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from livelihood import roles, services
+from livelihood.accounts import roles
 from livelihood.models import (
     Figure,
     Indicator,
@@ -17,6 +17,7 @@ from livelihood.models import (
     PlannedValue,
     StaffProfile,
 )
+from livelihood.reporting import services
 from tests.admin_forms import body, form_payload
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Importing a unit's monthly figures from a spreadsheet (livelihood/imports.py), in the admin
+"""Importing a unit's monthly figures from a spreadsheet (livelihood/data/imports.py), in the admin
 and from the command line: what people type is read, everything goes through the workflow."""
 
 import datetime
@@ -13,9 +13,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from livelihood import services
-from livelihood.imports import figure_template, figures_import
-from livelihood.models import Figure, ImportUpload, MonthlyReport, PublicationVersion
+from livelihood.data.imports import (
+    figure_template,
+    figures_import,
+)
+from livelihood.models import (
+    Figure,
+    ImportUpload,
+    MonthlyReport,
+    PublicationVersion,
+)
+from livelihood.reporting import services
 from tests import import_files
 from tests.admin_forms import body
 from tests.import_files import JUNE, read, row, state, value_of, xlsx
@@ -521,7 +529,7 @@ def test_the_command_imports_and_reports(world, tmp_path, capsys):
 
 
 def test_the_message_after_an_import_names_five_reports_and_counts_the_rest():
-    from livelihood.admin_imports import named_reports
+    from livelihood.data.admin import named_reports
 
     reports = [f"1-{n} 事项{n}（草稿）" for n in range(1, 8)]
     assert named_reports(reports[:5]) == "；".join(reports[:5])
@@ -564,11 +572,11 @@ def test_the_command_refuses_what_it_cannot_do(world, tmp_path, args, message):
 
 
 # ------------------------------------------------------------------------------
-# Round trip with the office's export (livelihood/exports.py)
+# Round trip with the office's export (livelihood/data/exports.py)
 # ------------------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_a_months_exported_figures_import_back_changing_nothing(world, report, fmt):
-    from livelihood.exports import write_figures
+    from livelihood.data.exports import write_figures
 
     s1, s2 = world["streets"]
     report(world["jobs"], "2024-05", {world["count"]: "9000"})

@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
-from livelihood import services
-from livelihood.imports import figures_import
+from livelihood.data.imports import figures_import
 from livelihood.models import MonthlyReport
+from livelihood.reporting import services
 from tests import import_files
 from tests.import_files import HEADER, JUNE, row, state, xlsx
 

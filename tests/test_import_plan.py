@@ -10,8 +10,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from livelihood.imports import PLAN_SPEC, plan_import, plan_template
-from livelihood.models import Domain, Indicator, Item, LeadUnit
+from livelihood.data.imports import (
+    PLAN_SPEC,
+    plan_import,
+    plan_template,
+)
+from livelihood.models import (
+    Domain,
+    Indicator,
+    Item,
+    LeadUnit,
+)
 from tests import import_files
 from tests.admin_forms import body
 from tests.import_files import read, state, xlsx

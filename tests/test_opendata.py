@@ -19,10 +19,12 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from livelihood import progress, resources, scale
+from livelihood.data import resources
+from livelihood.data.opendata import FORMATS
+from livelihood.data.spreadsheet import neutralise
 from livelihood.models import MonthlyReport
-from livelihood.opendata import FORMATS
-from livelihood.spreadsheet import neutralise
+from livelihood.operations import scale
+from livelihood.progress import arithmetic as progress
 
 DATASETS = [resource.slug for resource in resources.DOWNLOADS]
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]
@@ -456,7 +458,11 @@ def test_large_figures_download_has_every_figure(client):
 def test_a_draft_plan_is_in_no_download_api_answer_or_feed(
     client, plan, make_item, make_indicator, report
 ):
-    from livelihood.models import Domain, Item, Plan
+    from livelihood.models import (
+        Domain,
+        Item,
+        Plan,
+    )
 
     item = make_item("1-1", title="城镇新增就业")
     report(item, "2024-05", {make_indicator(item, "1.15", unit="万人"): "2300"})

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from livelihood import services
 from livelihood.models import PlannedValue
+from livelihood.reporting import services
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood import evaluation, roles
+from livelihood.accounts import roles
+from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationCriterion,
     EvaluationRound,

@@ -25,8 +25,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from livelihood import roles
-from livelihood.admin_scope import UNIT_PATHS
+from livelihood.accounts import roles
+from livelihood.accounts.scope import UNIT_PATHS
 from livelihood.models import (
     Domain,
     Feedback,
@@ -485,7 +485,7 @@ def test_list_filters_offer_only_the_units_own_rows(world):
 def test_a_foreign_row_by_url_is_logged_as_denied(world, caplog):
     own, other = world["units"]["A"], world["units"]["B"]
     url = reverse("admin:livelihood_item_change", args=[other[Item].pk])
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         response = own["client"].get(url)
     assert response.status_code == 302
     assert any("拒绝访问" in r.getMessage() and "clerk-a" in r.getMessage() for r in caplog.records)

@@ -8,8 +8,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood import evaluation, resources, voice
-from livelihood.models import EvaluationCriterion, EvaluationRound, LeadUnit, PeerReview
+from livelihood.data import resources
+from livelihood.evaluation import services as evaluation
+from livelihood.models import (
+    EvaluationCriterion,
+    EvaluationRound,
+    LeadUnit,
+    PeerReview,
+)
+from livelihood.voice import services as voice
 
 pytestmark = pytest.mark.django_db
 

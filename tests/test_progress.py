@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from livelihood import progress
-from livelihood.progress import Status
+from livelihood.progress import arithmetic as progress
+from livelihood.progress.arithmetic import Status
 from tests.conftest import fetch
 
 D = Decimal

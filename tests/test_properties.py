@@ -30,12 +30,14 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from livelihood import parsing, progress, report_forms
-from livelihood.admin_evaluation import ManualScoresForm
-from livelihood.admin_evaluation import RatingForm as PeerRatingForm
-from livelihood.admin_imports import FigureImportForm, PlanImportForm
-from livelihood.admin_voice import AnswerForm, ModerationForm, PublicityMonthForm
-from livelihood.forms import FeedbackForm, RatingForm, SearchForm
+from livelihood.data import parsing
+from livelihood.data.admin import (
+    FigureImportForm,
+    PlanImportForm,
+)
+from livelihood.data.summary_views import SummaryForm
+from livelihood.evaluation.admin import ManualScoresForm
+from livelihood.evaluation.admin import RatingForm as PeerRatingForm
 from livelihood.models import (
     Domain,
     EvaluationRound,
@@ -50,7 +52,18 @@ from livelihood.models import (
     SatisfactionVote,
     Street,
 )
-from livelihood.summary_views import SummaryForm
+from livelihood.progress import arithmetic as progress
+from livelihood.public.forms import (
+    FeedbackForm,
+    RatingForm,
+    SearchForm,
+)
+from livelihood.reporting import forms as report_forms
+from livelihood.voice.admin import (
+    AnswerForm,
+    ModerationForm,
+    PublicityMonthForm,
+)
 
 EXAMPLES = 1000
 HTTP_EXAMPLES = 150
@@ -734,7 +747,7 @@ def test_manual_scores_and_peer_review_forms(objects, unit, other_unit, street):
 def test_import_upload_and_summary_forms(objects, office_request):
     from import_export.formats.base_formats import XLSX
 
-    from livelihood import imports as resources
+    from livelihood.data import imports as resources
 
     user = office_request.user
     formats = [XLSX]
@@ -840,7 +853,7 @@ def test_report_posts_answer_without_server_error_and_refusals_write_nothing(
 )
 @example(data=b"\x80\xff\xfe", name="a.csv")  # neither UTF-8 nor GB18030
 def test_any_file_reads_as_a_sheet_or_a_chinese_import_error(data, name):
-    from livelihood import imports
+    from livelihood.data import imports
 
     try:
         sheet = imports.read_sheet(data, imports.FIGURE_SPEC, name)
@@ -855,7 +868,7 @@ def test_figure_import_of_hostile_cells_reports_rows_in_chinese(draft, make_staf
     import csv
     import io
 
-    from livelihood import imports
+    from livelihood.data import imports
     from livelihood.models import Figure
 
     clerk = make_staff("hostile-importer", unit)

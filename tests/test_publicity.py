@@ -11,7 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood.models import Domain, Plan, PublicityMonth
+from livelihood.models import (
+    Domain,
+    Plan,
+    PublicityMonth,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +144,8 @@ def test_the_office_manages_themes_in_the_admin_with_items_of_the_plan_only(
 
 
 def test_a_new_theme_reaches_cached_pages(client, plan):
-    """Saving a theme raises the publication version (livelihood/signals.py)."""
-    from livelihood import publication
+    """Saving a theme raises the publication version (livelihood/operations/signals.py)."""
+    from livelihood.operations import publication
 
     theme(plan, 6, "就业服务")
     assert publication.bump_pending()

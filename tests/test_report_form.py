@@ -9,9 +9,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from livelihood import services
-from livelihood.models import Figure, Milestone, MonthlyReport
-from livelihood.report_forms import figure_rows
+from livelihood.models import (
+    Figure,
+    Milestone,
+    MonthlyReport,
+)
+from livelihood.reporting import services
+from livelihood.reporting.forms import figure_rows
 
 pytestmark = pytest.mark.django_db
 

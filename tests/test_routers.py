@@ -1,5 +1,5 @@
 """With a read replica (DATABASE_REPLICA_URL) residents' pages read from it; the admin, form
-submissions and staff read and write the primary (yaohai_portal/routers.py)."""
+submissions and staff read and write the primary (livelihood/operations/routers.py)."""
 
 from decimal import Decimal
 
@@ -9,9 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from livelihood import publication
 from livelihood.models import Feedback
-from yaohai_portal.routers import REPLICA
+from livelihood.operations import publication
+from livelihood.operations.routers import REPLICA
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -10,9 +10,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood import satisfaction
 from livelihood.models import SatisfactionVote
-from livelihood.satisfaction import Score, satisfaction_scores
+from livelihood.voice import satisfaction
+from livelihood.voice.satisfaction import (
+    Score,
+    satisfaction_scores,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +181,10 @@ def test_scores_cost_two_queries_whatever_the_number_of_votes(
 
 
 def test_other_plans_votes_do_not_count(plan, item, make_item):
-    from livelihood.models import Domain, Plan
+    from livelihood.models import (
+        Domain,
+        Plan,
+    )
 
     later = Plan.objects.create(
         year=2025,

@@ -22,7 +22,6 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from livelihood import publication, scale
 from livelihood.models import (
     Figure,
     Indicator,
@@ -34,6 +33,7 @@ from livelihood.models import (
     PublicationVersion,
     Street,
 )
+from livelihood.operations import publication, scale
 
 SMALL = scale.Spec(years=1, items=2, indicators=1, months=2, streets=2)
 LARGE = scale.Spec(years=2, items=50, indicators=3, months=12, streets=13)

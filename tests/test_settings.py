@@ -118,5 +118,5 @@ def test_replica_url_adds_a_replica_that_the_public_pages_read():
         "yaohai",
         "5",
         "default",
-        "yaohai_portal.routers.PublicReadRouter",
+        "livelihood.operations.routers.PublicReadRouter",
     ]

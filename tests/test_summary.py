@@ -17,10 +17,17 @@ from django.utils import timezone
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
-from livelihood import exports, summary
-from livelihood.exports import display_width
-from livelihood.models import Item, MonthlyReport, StaffProfile
-from livelihood.spreadsheet import FORMULA_TRIGGERS, neutralise
+from livelihood.data import exports, summary
+from livelihood.data.exports import display_width
+from livelihood.data.spreadsheet import (
+    FORMULA_TRIGGERS,
+    neutralise,
+)
+from livelihood.models import (
+    Item,
+    MonthlyReport,
+    StaffProfile,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +229,7 @@ def test_domain_headings_and_totals_by_domain_and_status(plan, june):
     assert total[5:11] == [0, 1, 1, 1, 1, 3]
     # The roll-up caps each item at 100% and weighs by item weight.
     items = [measured(i, datetime.date(2024, 6, 1)) for i in june.values()]
-    from livelihood import progress
+    from livelihood.progress import arithmetic as progress
 
     rolled = progress.rollup((i.snapshot, i.weight) for i in items)
     assert total[3] == pytest.approx(float(rolled.progress))

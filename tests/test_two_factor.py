@@ -1,4 +1,5 @@
-"""Two-factor sign-in for staff (livelihood/two_factor.py): enrolment, the code at sign-in, the
+"""Two-factor sign-in for staff (livelihood/accounts/two_factor.py): enrolment, the code at
+sign-in, the
 requirement for the coordinating office, resets, and the lockout that still guards the
 password."""
 
@@ -18,7 +19,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from livelihood import two_factor
+from livelihood.accounts import two_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +133,7 @@ def test_the_right_code_confirms_the_device_and_verifies_the_session(client, cle
     client.force_login(clerk)
     client.get(reverse("two-factor"))
     device = TOTPDevice.objects.get(user=clerk)
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         response = client.post(
             reverse("two-factor"), {"action": "confirm", "otp_token": code(device)}
         )
@@ -195,7 +196,7 @@ def test_a_missing_code_is_asked_for_in_chinese(client, clerk):
 
 def test_a_wrong_code_is_refused_and_counted_as_a_failed_login(client, clerk, caplog):
     device = enrol(clerk)
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         response = log_in(client, "clerk", otp=wrong(device))
     assert response.status_code == 200
     assert "动态验证码不正确或已过期" in page(response)
@@ -411,7 +412,7 @@ def test_removing_ones_own_device_needs_the_password(client, clerk, caplog):
     )
     assert "密码不正确" in page(response)
     assert TOTPDevice.objects.filter(user=clerk, confirmed=True).exists()
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         response = client.post(reverse("two-factor"), {"action": "remove", "password": PASSWORD})
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=clerk, confirmed=True).exists()
@@ -436,7 +437,7 @@ def test_the_office_resets_a_lost_phone_in_the_admin(client, office, clerk, capl
     assert "clerk" in page(changelist)
     assert device.key not in page(changelist)
     delete_url = reverse("admin:livelihood_twofactordevice_delete", args=[device.pk])
-    with caplog.at_level("WARNING", logger="livelihood.security"):
+    with caplog.at_level("WARNING", logger="livelihood.accounts.security"):
         response = client.post(delete_url, {"post": "yes"})
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=clerk).exists()

@@ -8,7 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from livelihood.models import Domain, Milestone
+from livelihood.models import (
+    Domain,
+    Milestone,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -364,7 +367,7 @@ def test_every_list_page_runs_a_fixed_number_of_queries(
 
 
 def test_server_error_page_is_chinese_and_needs_no_database(rf):
-    from livelihood.views import server_error
+    from livelihood.public.views import server_error
 
     response = server_error(rf.get("/"))
     assert response.status_code == 500
@@ -374,7 +377,7 @@ def test_server_error_page_is_chinese_and_needs_no_database(rf):
 
 def test_server_error_page_when_the_page_itself_cannot_render(rf, monkeypatch):
     # e.g. DEBUG off and collectstatic not run: {% static %} has no manifest entry.
-    from livelihood import views
+    from livelihood.public import views
 
     def broken(name):
         raise ValueError("Missing staticfiles manifest entry for 'css/site.css'")

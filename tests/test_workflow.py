@@ -1,4 +1,4 @@
-"""The monthly report's transitions (livelihood/services.py): who may perform each, the
+"""The monthly report's transitions (livelihood/reporting/services.py): who may perform each, the
 approval lock on the current database row, the version check and the history they leave."""
 
 import datetime
@@ -6,9 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from livelihood import services
-from livelihood.models import Figure, MonthlyReport, PublicationVersion
-from livelihood.services import FigureInput, TransitionError
+from livelihood.models import (
+    Figure,
+    MonthlyReport,
+    PublicationVersion,
+)
+from livelihood.reporting import services
+from livelihood.reporting.services import (
+    FigureInput,
+    TransitionError,
+)
 
 pytestmark = pytest.mark.django_db
 

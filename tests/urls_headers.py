@@ -7,7 +7,12 @@ from django.db import OperationalError
 from django.http import HttpResponse
 from django.urls import path
 
-from yaohai_portal.urls import handler403, handler404, handler500, urlpatterns
+from yaohai_portal.urls import (
+    handler403,
+    handler404,
+    handler500,
+    urlpatterns,
+)
 
 __all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from livelihood.summary_views import summary_urlpatterns
+from livelihood.data.summary_views import summary_urlpatterns
 
 urlpatterns = [
     path(f"{settings.ADMIN_URL}exports/", include(summary_urlpatterns)),

@@ -71,9 +71,9 @@ INSTALLED_APPS = [
     # Who changed what and when (issue 4): items, indicators, reports, figures, milestones.
     "simple_history",
     # Login throttling: failed logins counted in the database, shared by every app server
-    # (its admin under a Chinese name: livelihood/axes_app.py).
-    "livelihood.axes_app.AxesConfig",
-    # Two-factor sign-in for staff (TOTP). Before livelihood: livelihood/admin_two_factor.py
+    # (its admin under a Chinese name: livelihood/accounts/axes_app.py).
+    "livelihood.accounts.axes_app.AxesConfig",
+    # Two-factor sign-in for staff (TOTP). Before livelihood: livelihood/accounts/admin.py
     # replaces the plugin's own device admin, which must have been registered first.
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -88,7 +88,7 @@ MIDDLEWARE = [
     # https://whitenoise.readthedocs.io/en/stable/django.html#enable-whitenoise
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML compressed for residents on phones (static files come compressed from whitenoise,
-    # cached pages from livelihood/cache.py). Above everything that writes the body. BREACH:
+    # cached pages from livelihood/public/cache.py). Above everything that writes the body. BREACH:
     # public pages carry no secret; admin pages carry CSRF tokens, which Django masks anew for
     # every response, and this middleware pads its output with random bytes.
     "django.middleware.gzip.GZipMiddleware",
@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Sends staff who must use two-factor sign-in and have not to the 两步验证 page.
-    "livelihood.two_factor.TwoFactorRequiredMiddleware",
+    "livelihood.accounts.two_factor.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out login into the lockout page (templates/axes/lockout.html).
     # https://django-axes.readthedocs.io/en/latest/2_installation.html
@@ -123,7 +123,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "livelihood.context_processors.portal",
+                "livelihood.public.context_processors.portal",
             ],
         },
     },
@@ -174,7 +174,7 @@ else:
     }
 DATABASES = {"default": _database}
 # An optional PostgreSQL read replica (streaming replication of the primary above): the public
-# pages read from it, everything else from the primary (yaohai_portal/routers.py,
+# pages read from it, everything else from the primary (livelihood/operations/routers.py,
 # docs/deploy.md). Unset, every query goes to the one database, as before.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
@@ -194,7 +194,7 @@ if DATABASE_REPLICA_URL:
     # Tests read the replica as the primary itself: no second test database.
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
-DATABASE_ROUTERS = ["yaohai_portal.routers.PublicReadRouter"]
+DATABASE_ROUTERS = ["livelihood.operations.routers.PublicReadRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------------------
@@ -230,12 +230,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Failed logins and lockouts are logged once, in Chinese, by livelihood/security.py.
+# Failed logins and lockouts are logged once, in Chinese, by livelihood/accounts/security.py.
 AXES_VERBOSE = False
-# The client's address comes from livelihood.security.client_ip (REMOTE_ADDR, or the header
+# The client's address comes from livelihood.accounts.security.client_ip (REMOTE_ADDR, or the header
 # CLIENT_ADDRESS_HEADER names), the same function the feedback and vote limits count with.
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html#configuring-reverse-proxies
-AXES_CLIENT_IP_CALLABLE = "livelihood.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "livelihood.accounts.security.client_ip"
 if os.environ.get("AXES_PROXY_COUNT"):
     # Replaced by CLIENT_ADDRESS_HEADER (one source for throttling and rate limits). Refused
     # rather than ignored: ignored, every login would seem to come from the proxy.
@@ -259,20 +259,20 @@ SESSION_SAVE_EVERY_REQUEST = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
-# Spreadsheet imports (livelihood/imports.py): a file larger than IMPORT_MAX_BYTES or with more
+# Spreadsheet imports (livelihood/data/imports.py): a file larger than IMPORT_MAX_BYTES or with more
 # than IMPORT_MAX_ROWS data rows is refused with a message. Between the preview and the
 # confirmation an upload is kept in the database (not on an app server's disk, never under the
 # web root), bound to the account; it is deleted on confirm or cancel, and after a day.
 # https://django-import-export.readthedocs.io/en/latest/installation.html#import-export-tmp-storage-class
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "livelihood.imports.DatabaseStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "livelihood.data.imports.DatabaseStorage"
 
 # ------------------------------------------------------------------------------
 # Two-factor sign-in (issue 7)
 # ------------------------------------------------------------------------------
 # Staff add an authenticator app (TOTP, django-otp) on the admin's 两步验证 page and then
-# sign in with their password and the app's 6-digit code (livelihood/two_factor.py).
+# sign in with their password and the app's 6-digit code (livelihood/accounts/two_factor.py).
 # https://django-otp-official.readthedocs.io/en/stable/overview.html
 # Required for the coordinating office (区民生办 and superusers, roles.is_coordinator): a
 # signed-in office account that has not entered a code reaches only the 两步验证 page. Off by
@@ -327,7 +327,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Cookies: every cookie the site sets is listed here. Session (staff only), CSRF (staff and
-# residents' forms) and the satisfaction vote's token (livelihood/satisfaction.py). Admin
+# residents' forms) and the satisfaction vote's token (livelihood/voice/satisfaction.py). Admin
 # messages are kept in the session, so no `messages` cookie is ever set. SameSite=Lax rather
 # than Strict: a clerk who follows a link to the admin from a reminder or notification mail
 # arrives signed in (Strict would drop the session on that first request); Lax still keeps
@@ -396,7 +396,7 @@ STORAGES = {
 }
 
 # ------------------------------------------------------------------------------
-# Cache: rendered public pages (livelihood/cache.py)
+# Cache: rendered public pages (livelihood/public/cache.py)
 # ------------------------------------------------------------------------------
 # Pages are keyed on the publication version kept in the database, so every worker and every
 # app server agrees on what is current whatever the backend. Local memory (one cache per
@@ -418,7 +418,7 @@ if REDIS_URL:
             "TIMEOUT": PAGE_CACHE_TIMEOUT,
             "KEY_PREFIX": "yaohai",
             # A Redis that does not answer costs a page half a second at most, then the page
-            # is rendered without the cache (livelihood/cache.py logs it).
+            # is rendered without the cache (livelihood/public/cache.py logs it).
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
@@ -440,7 +440,8 @@ PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
 # The release that renders the pages, part of every cached page's key: after an upgrade no
 # page the previous release rendered is served from a shared cache (Redis), and during a
 # rolling upgrade each release serves its own. Empty: a digest of the code, templates, static
-# files and locked dependencies, worked out once per process (livelihood/cache.py: release()).
+# files and locked dependencies, worked out once per process (livelihood/public/cache.py:
+# release()).
 RELEASE_ID = os.environ.get("RELEASE_ID", "").strip()
 
 # How long a worker may go on using the publication version it last read before asking the
@@ -462,8 +463,8 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
 # Reliability (issue 7): a database that stops answering (docs/reliability.md)
 # ------------------------------------------------------------------------------
 # While the database is unreachable every request that needs it gets the 503 page
-# (templates/503.html, livelihood/views.py: server_error) with this Retry-After, in seconds.
-# Cached public pages are still served from the page cache (livelihood/publication.py).
+# (templates/503.html, livelihood/public/views.py: server_error) with this Retry-After, in seconds.
+# Cached public pages are still served from the page cache (livelihood/operations/publication.py).
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600, "秒数（整数）")
 # PostgreSQL: no worker may hang on a database that has gone away. A refused connection fails
 # at once; an unreachable host within connect_timeout (5 s, above); a connection whose server
@@ -500,9 +501,10 @@ for _alias in DATABASES.values():
 # Marks residents' page requests as public reads, which PublicReadRouter (DATABASE_ROUTERS
 # above) sends to the replica when DATABASE_REPLICA_URL is set; without it, a no-op. After
 # every other middleware: it needs the resolved URL (process_view) and nothing else.
-MIDDLEWARE = [*MIDDLEWARE, "yaohai_portal.routers.PublicReadMiddleware"]
+MIDDLEWARE = [*MIDDLEWARE, "livelihood.operations.routers.PublicReadMiddleware"]
 
-# Where `manage.py backup` writes when given no file (livelihood/backups.py): pg_dump -Fc on
+# Where `manage.py backup` writes when given no file (livelihood/operations/backups.py): pg_dump
+# -Fc on
 # PostgreSQL, an online copy on SQLite. Keep it off the web root and copy it off the machine.
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups")))
 
@@ -532,10 +534,11 @@ if not 0 <= PROGRESS_TOLERANCE_POINTS <= 100:
 
 
 # ------------------------------------------------------------------------------
-# Residents' voice: feedback, satisfaction votes (livelihood/voice.py, satisfaction.py)
+# Residents' voice: feedback, satisfaction votes (livelihood/voice/services.py, satisfaction.py)
 # ------------------------------------------------------------------------------
 # A lead unit answers published feedback within this many working days: China's, holidays
-# off and make-up working days (调休上班) on, as chinese-calendar has them (livelihood/voice.py).
+# off and make-up working days (调休上班) on, as chinese-calendar has them
+# (livelihood/voice/services.py).
 FEEDBACK_ANSWER_WORKING_DAYS = env_int("FEEDBACK_ANSWER_WORKING_DAYS", 5, 1, 60)
 # Only for a year chinese-calendar has no data for (one newer than the installed release):
 # public holidays as YYYY-MM-DD, comma-separated (2027-10-01,2027-10-02), taken off Monday to
@@ -549,7 +552,7 @@ FEEDBACK_QUEUE_MAX = env_int("FEEDBACK_QUEUE_MAX", 200, 1, 100000)
 FEEDBACK_QUEUE_MAX_PER_ITEM = env_int("FEEDBACK_QUEUE_MAX_PER_ITEM", 20, 1, 100000)
 # Rate limits per RATE_LIMIT_WINDOW_SECONDS, counted in the `default` cache (shared by every
 # app server when REDIS_URL is set): messages and votes per client address and per item.
-# django-ratelimit counts them (livelihood/ratelimit.py); its app is not installed, since its
+# django-ratelimit counts them (livelihood/voice/ratelimit.py); its app is not installed, since its
 # checks refuse the local-memory cache this portal uses on one machine.
 RATE_LIMIT_WINDOW_SECONDS = env_int("RATE_LIMIT_WINDOW_SECONDS", 3600, 10, 86400)
 RATELIMIT_USE_CACHE = "default"
@@ -564,7 +567,7 @@ VOTE_LIMIT_PER_ITEM = env_int("VOTE_LIMIT_PER_ITEM", 600, 1, 100000)
 # used). Never set it without a proxy that overwrites the header: clients could forge it.
 CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "").strip()
 # Residents who see the CSRF refusal (cookies off, a form left open for days) read it in Chinese.
-CSRF_FAILURE_VIEW = "livelihood.views.csrf_failure"
+CSRF_FAILURE_VIEW = "livelihood.public.views.csrf_failure"
 
 # ------------------------------------------------------------------------------
 # Email: reminders to lead units (manage.py send_reminders)
@@ -576,12 +579,12 @@ CSRF_FAILURE_VIEW = "livelihood.views.csrf_failure"
 globals().update(email_url.parse(os.environ.get("EMAIL_URL", "")))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "瑶海区民生办 <noreply@localhost>")
 
-# 'livelihood.security' records every failed login, lockout and refused admin access
-# (livelihood/security.py); route it to its own file or collector in production.
+# 'livelihood.accounts.security' records every failed login, lockout and refused admin access
+# (livelihood/accounts/security.py); route it to its own file or collector in production.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"livelihood.security": {"level": "INFO"}},
+    "loggers": {"livelihood.accounts.security": {"level": "INFO"}},
 }

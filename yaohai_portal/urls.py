@@ -4,8 +4,8 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
-from livelihood.summary_views import summary_urlpatterns
-from livelihood.two_factor_views import two_factor_urlpatterns
+from livelihood.accounts.two_factor_views import two_factor_urlpatterns
+from livelihood.data.summary_views import summary_urlpatterns
 from yaohai_portal.health import readyz
 
 admin.site.site_header = "瑶海区民生实事进度公开平台 · 管理后台"
@@ -32,7 +32,7 @@ urlpatterns = [
     path("", include("livelihood.urls")),
 ]
 
-handler400 = "livelihood.views.bad_request"
-handler403 = "livelihood.security.permission_denied"
-handler404 = "livelihood.views.page_not_found"
-handler500 = "livelihood.views.server_error"
+handler400 = "livelihood.public.views.bad_request"
+handler403 = "livelihood.accounts.security.permission_denied"
+handler404 = "livelihood.public.views.page_not_found"
+handler500 = "livelihood.public.views.server_error"

@@ -5,7 +5,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from livelihood.progress import format_percent
+from livelihood.progress.arithmetic import format_percent
 
 register = template.Library()
 

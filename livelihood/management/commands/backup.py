@@ -1,5 +1,5 @@
 """
-Back up the whole database to one file (livelihood/backups.py says how).
+Back up the whole database to one file (livelihood/operations/backups.py says how).
 
     manage.py backup                       # BACKUP_DIR/yaohai-<时间>.dump (or .sqlite3)
     manage.py backup /srv/backups --keep 14
@@ -17,7 +17,11 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.connection import ConnectionDoesNotExist
 
-from livelihood.backups import SUFFIX, BackupError, backup_create
+from livelihood.operations.backups import (
+    SUFFIX,
+    BackupError,
+    backup_create,
+)
 
 PREFIX = "yaohai-"
 

@@ -1,9 +1,12 @@
 """`manage.py copy_plan 2024 2025`: next year's plan as a draft copy of this year's
-(livelihood/plans.py)."""
+(livelihood/plan/services.py)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.plans import PlanCopyError, plan_copy
+from livelihood.plan.services import (
+    PlanCopyError,
+    plan_copy,
+)
 
 
 class Command(BaseCommand):

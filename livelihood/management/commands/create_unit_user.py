@@ -15,8 +15,15 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from livelihood.models import LeadUnit, StaffProfile, Street
-from livelihood.roles import roles_ensure, street_group
+from livelihood.accounts.roles import (
+    roles_ensure,
+    street_group,
+)
+from livelihood.models import (
+    LeadUnit,
+    StaffProfile,
+    Street,
+)
 
 
 class Command(BaseCommand):

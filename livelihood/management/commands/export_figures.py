@@ -1,12 +1,12 @@
 """
 `manage.py export_figures --plan 2024 -o FILE [--format xlsx|csv]`: every approved figure of
-a plan (`--plan all`: of every plan), one row each (columns: livelihood/exports.py), written
+a plan (`--plan all`: of every plan), one row each (columns: livelihood/data/exports.py), written
 whole or not at all.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.exports import (
+from livelihood.data.exports import (
     ExportError,
     atomic_output,
     check_output,
@@ -14,8 +14,11 @@ from livelihood.exports import (
     os_reason,
     write_figures,
 )
-from livelihood.parsing import ParseError, parse_month
-from livelihood.summary import find_plan
+from livelihood.data.parsing import (
+    ParseError,
+    parse_month,
+)
+from livelihood.data.summary import find_plan
 
 
 class Command(BaseCommand):

@@ -1,13 +1,13 @@
 """
 `manage.py export_summary --plan 2024 --month 2024-06 -o FILE [--format xlsx|csv]`: the
-coordinating office's monthly summary (livelihood/summary.py) for data month 2024-06 (the data
+coordinating office's monthly summary (livelihood/data/summary.py) for data month 2024-06 (the data
 for June and before, approved by now), written whole or not at all.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood import summary
-from livelihood.exports import (
+from livelihood.data import summary
+from livelihood.data.exports import (
     ExportError,
     atomic_output,
     check_output,

@@ -1,12 +1,12 @@
 """
 `manage.py generate_scale_data`: many plan years of generated figures, to measure the portal
-at size (see livelihood/scale.py); `--remove` takes them away again.
+at size (see livelihood/operations/scale.py); `--remove` takes them away again.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood import scale
+from livelihood.operations import scale
 
 
 class Command(BaseCommand):

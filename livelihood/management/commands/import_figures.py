@@ -1,7 +1,7 @@
 """
 `manage.py import_figures FILE --unit CODE --month YYYY-MM [--dry-run] --user USERNAME`: the
 admin's import of a unit's monthly figures, from the command line, through the same code
-(livelihood/imports.py): all or nothing, written through the reporting workflow as USERNAME.
+(livelihood/data/imports.py): all or nothing, written through the reporting workflow as USERNAME.
 """
 
 from pathlib import Path
@@ -10,10 +10,21 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from livelihood.imports import ImportFileError, check_size, figures_import, month_label
+from livelihood.accounts.roles import (
+    is_coordinator,
+    unit_of,
+)
+from livelihood.data.imports import (
+    ImportFileError,
+    check_size,
+    figures_import,
+    month_label,
+)
+from livelihood.data.parsing import (
+    ParseError,
+    parse_month,
+)
 from livelihood.models import LeadUnit
-from livelihood.parsing import ParseError, parse_month
-from livelihood.roles import is_coordinator, unit_of
 
 
 class Command(BaseCommand):

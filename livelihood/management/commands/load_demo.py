@@ -1,5 +1,5 @@
 """
-`manage.py load_demo`: demo progress for the 2024 plan (see livelihood/demo.py).
+`manage.py load_demo`: demo progress for the 2024 plan (see livelihood/operations/demo.py).
 """
 
 import datetime
@@ -7,8 +7,8 @@ import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood import demo
-from livelihood.progress import STATUS_ORDER
+from livelihood.operations import demo
+from livelihood.progress.arithmetic import STATUS_ORDER
 
 
 def year_month(text: str) -> datetime.date:
@@ -129,7 +129,8 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def _two_factor(self):
-        """How to enrol a phone (livelihood/two_factor.py), and whether it is required here."""
+        """How to enrol a phone (livelihood/accounts/two_factor.py), and whether it is required
+        here."""
         page = f"/{settings.ADMIN_URL}two-factor/"
         if settings.OTP_REQUIRED_FOR_STAFF:
             now = "当前设置要求所有账号开启"

@@ -1,10 +1,10 @@
 """
-`manage.py remove_demo`: delete everything `load_demo` created (see livelihood/demo.py).
+`manage.py remove_demo`: delete everything `load_demo` created (see livelihood/operations/demo.py).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood import demo
+from livelihood.operations import demo
 
 
 class Command(BaseCommand):

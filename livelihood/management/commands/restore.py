@@ -1,5 +1,5 @@
 """
-Restore a backup made by `manage.py backup` (livelihood/backups.py says how).
+Restore a backup made by `manage.py backup` (livelihood/operations/backups.py says how).
 
     manage.py restore /srv/backups/yaohai-20240630-020000.dump
 
@@ -14,7 +14,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.connection import ConnectionDoesNotExist
 
-from livelihood.backups import BackupError, backup_restore
+from livelihood.operations.backups import (
+    BackupError,
+    backup_restore,
+)
 
 
 class Command(BaseCommand):

@@ -17,8 +17,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood import board
-from livelihood.models import Item, LeadUnit, ReminderLog
+from livelihood.models import (
+    Item,
+    LeadUnit,
+    ReminderLog,
+)
+from livelihood.reporting import board
 
 
 def parse_date(text: str) -> datetime.date:

@@ -1,0 +1,1144 @@
+"""
+django-import-export resources. The `Public…Resource` classes are the open data: the downloads
+(livelihood/data/opendata.py) and the JSON API (livelihood/data/api.py) read the same rows from
+them, and the data page and the OpenAPI description document the same fields.
+
+What they guarantee:
+- Approved data only. Figures come from approved reports alone; progress, expected progress
+  and status come from `Item.snapshot` (the one arithmetic: `with_progress()`), which counts
+  approved reports and milestones alone; nothing is recomputed here. No staff name, account,
+  contact, narrative, note or return reason is a field.
+- Every field is declared here, with its type, unit and meaning: a new model field never
+  appears in the open data by itself.
+- Demo rows are marked (`is_demo`) while demo data exists.
+- A fixed number of queries per dataset whatever its size; the figures, the one large dataset,
+  are read in chunks (`iterator(chunk_size=…)`) as plain values, never all at once.
+
+Values are native (Decimal, int, bool, date, str, None); the writers decide how a file shows
+them. Percentages are numbers of percent with one decimal, as the pages show them (31.3 for
+31.3%).
+"""
+
+import datetime
+import itertools
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.utils import timezone
+from import_export import fields, resources, widgets
+
+from livelihood.models import (
+    Domain,
+    Figure,
+    Indicator,
+    Item,
+    LeadUnit,
+    Milestone,
+    MonthlyReport,
+    Plan,
+    PlannedValue,
+    Street,
+)
+from livelihood.progress import arithmetic as progress
+from livelihood.progress.querysets import (
+    APPROVED,
+    REPORTED_STATES,
+    approved_q,
+)
+
+STRING, INTEGER, NUMBER, BOOLEAN, DATE, MONTH = (
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "date",
+    "month",
+)
+PERCENT = "%"
+STATUS_CODES = tuple(status.value for status in progress.Status)
+
+
+class NativeWidget(widgets.Widget):
+    """Hands the value on as it is: the file writers format it."""
+
+    def render(self, value, obj=None, **kwargs):
+        return value
+
+
+class PublicField(fields.Field):
+    """A field of the open data, with what the data page and the API description say of it."""
+
+    def __init__(
+        self, column_name, *, type=STRING, unit="", help="", nullable=False, enum=(), **kwargs
+    ):
+        super().__init__(column_name=column_name, widget=NativeWidget(), readonly=True, **kwargs)
+        self.type = type
+        self.unit = unit
+        self.help = help
+        self.nullable = nullable
+        self.enum = tuple(enum)  # the only values it takes, when they are a fixed few
+
+
+def percent(fraction: Decimal | None) -> Decimal | None:
+    """A fraction as the number of percent the pages show: one decimal, as
+    `progress.format_percent` rounds it (0.31304 → 31.3)."""
+    if fraction is None:
+        return None
+    return (fraction * progress.HUNDRED).quantize(Decimal("0.1"))
+
+
+def month_text(month: datetime.date | None) -> str | None:
+    return None if month is None else f"{month:%Y-%m}"
+
+
+def demo_present() -> bool:
+    """Demo data exists: the pages show the 演示数据 banner
+    (livelihood/public/context_processors.py)."""
+    return (
+        MonthlyReport.objects.filter(is_demo=True).exists()
+        or Milestone.objects.filter(is_demo=True).exists()
+    )
+
+
+def item_demo_q() -> Q:
+    """An item whose public progress rests on demo data: an approved demo report, or a demo
+    milestone."""
+    return Q(
+        Exists(MonthlyReport.objects.filter(approved_q(), item=OuterRef("pk"), is_demo=True))
+    ) | Q(Exists(Milestone.objects.filter(item=OuterRef("pk"), is_demo=True)))
+
+
+def demo_field():
+    return PublicField(
+        "演示数据",
+        type=BOOLEAN,
+        help="是：本行数值由系统生成，用于演示，并非牵头单位实际填报，不能引用。",
+    )
+
+
+class PublicResource(resources.Resource):
+    """Export only. `rows()` yields one list of native values per row, in field order;
+    `records()` one dict per row keyed by field name (the JSON keys)."""
+
+    slug = ""  # the dataset in URLs and file names
+    label = ""  # the dataset as the data page names it
+    summary = ""  # what it holds, in a line
+    large = False  # streamed in chunks rather than built whole
+
+    def __init__(self, plan: Plan | None = None, queryset=None, **kwargs):
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.queryset = queryset
+
+    def get_queryset(self):
+        raise NotImplementedError
+
+    def objects(self):
+        """The rows' objects: a bounded list, or for a large dataset an iterator."""
+        queryset = self.get_queryset() if self.queryset is None else self.queryset
+        if self.large:
+            return queryset.iterator(chunk_size=self.get_chunk_size())
+        return list(queryset)
+
+    def columns(self) -> list[tuple[str, PublicField]]:
+        return [(self.get_field_name(f), f) for f in self.get_export_fields()]
+
+    def _getters(self):
+        getters = []
+        for name, field in self.columns():
+            method = getattr(self, f"dehydrate_{name}", None)
+            if method is None:
+                field.attribute = field.attribute or name
+                method = field.get_value
+            getters.append(method)
+        return getters
+
+    def rows(self, objects=None):
+        getters = self._getters()
+        for obj in self.objects() if objects is None else objects:
+            yield [_plain(get(obj)) for get in getters]
+
+    def records(self, objects=None):
+        names = [name for name, _ in self.columns()]
+        for row in self.rows(objects):
+            yield dict(zip(names, row, strict=True))
+
+    def headers(self) -> list[str]:
+        return [str(field.column_name) for _, field in self.columns()]
+
+
+# ------------------------------------------------------------------------------
+# Plans and domains
+# ------------------------------------------------------------------------------
+def _items_with_progress(items):
+    """Items in reading order with everything `Item.snapshot` needs, and the demo flag."""
+    return list(
+        items.with_progress()
+        .annotate(_demo=item_demo_q())
+        .order_by("plan__year", "domain__number", "order", "code")
+    )
+
+
+def _rollup(items):
+    return progress.rollup((item.snapshot, item.weight) for item in items)
+
+
+def _count(label):
+    return PublicField(f"{label}事项数", type=INTEGER, unit="项")
+
+
+class _RollupResource(PublicResource):
+    """A plan or a domain with the standing of its items (`progress.rollup`), set as
+    `_rollup` on each object by `objects()`."""
+
+    item_count = PublicField("已录入事项数", type=INTEGER, unit="项")
+    progress = PublicField(
+        "总体进度",
+        type=NUMBER,
+        unit=PERCENT,
+        nullable=True,
+        help="各事项进度按权重加权平均，每项最多按100%计；尚无可计量事项时为空。",
+    )
+    expected_progress = PublicField(
+        "序时进度",
+        type=NUMBER,
+        unit=PERCENT,
+        nullable=True,
+        help="到数据截至月份月底按计划应完成的比例，按同样权重平均。",
+    )
+    items_done = _count("已完成")
+    items_exceeded = _count("超额完成")
+    items_on_track = _count("正常推进")
+    items_behind = _count("滞后")
+    items_not_started = _count("未启动")
+    items_overdue = _count("逾期未报")
+
+    def dehydrate_item_count(self, obj):
+        return obj._rollup.total
+
+    def dehydrate_progress(self, obj):
+        return percent(obj._rollup.progress)
+
+    def dehydrate_expected_progress(self, obj):
+        return percent(obj._rollup.expected)
+
+    def dehydrate_items_done(self, obj):
+        return obj._rollup.counts.get(progress.Status.DONE, 0)
+
+    def dehydrate_items_exceeded(self, obj):
+        return obj._rollup.counts.get(progress.Status.EXCEEDED, 0)
+
+    def dehydrate_items_on_track(self, obj):
+        return obj._rollup.counts.get(progress.Status.ON_TRACK, 0)
+
+    def dehydrate_items_behind(self, obj):
+        return obj._rollup.counts.get(progress.Status.BEHIND, 0)
+
+    def dehydrate_items_not_started(self, obj):
+        return obj._rollup.counts.get(progress.Status.NOT_STARTED, 0)
+
+    def dehydrate_items_overdue(self, obj):
+        return obj._rollup.overdue
+
+    def dehydrate_is_demo(self, obj):
+        return obj._demo
+
+
+class PublicPlanResource(_RollupResource):
+    slug = "plans"
+    label = "年度计划"
+    summary = "年度计划的文号、印发日期、事项数、数据截至月份和总体进度"
+
+    year = PublicField("年度", type=INTEGER)
+    title = PublicField("名称")
+    document_number = PublicField("区级文号")
+    parent_document_number = PublicField("市级依据文号", help="没有时为空字符串。")
+    issued_on = PublicField("印发日期", type=DATE)
+    declared_item_count = PublicField(
+        "文件所列事项数", type=INTEGER, unit="项", help="文件宣布的事项总数，可能多于已录入数。"
+    )
+    data_month = PublicField(
+        "数据截至",
+        type=MONTH,
+        nullable=True,
+        help="最近一份已审核月度报告的月份；尚无已审核报告时为空。全部事项的进度和状态都按这个月份计算。",
+    )
+    first_month = PublicField(
+        "起算月份",
+        type=MONTH,
+        help="印发当月：月度报告和未设月度计划的指标的序时进度都从这个月算起，到当年12月。",
+    )
+    tolerance_points = PublicField(
+        "滞后判定容差",
+        type=INTEGER,
+        unit="个百分点",
+        help="事项进度低于序时进度超过这么多个百分点时为“滞后”。",
+    )
+    report_due_day = PublicField(
+        "报送期限",
+        type=INTEGER,
+        unit="日",
+        help="每月报告应在次月这一日前（含当日）报送；过期未报送的月份使事项标为“逾期未报”。",
+    )
+    is_demo = demo_field()
+
+    class Meta:
+        export_order = (
+            "year",
+            "title",
+            "document_number",
+            "parent_document_number",
+            "issued_on",
+            "declared_item_count",
+            "data_month",
+            "first_month",
+            "tolerance_points",
+            "report_due_day",
+        )
+
+    def get_queryset(self):
+        plans = Plan.objects.published().order_by("-year")
+        return plans.filter(pk=self.plan.pk) if self.plan else plans
+
+    def objects(self):
+        plans = list(self.get_queryset() if self.queryset is None else self.queryset)
+        by_plan = {plan.pk: [] for plan in plans}
+        for item in _items_with_progress(Item.objects.filter(plan__in=plans)):
+            by_plan[item.plan_id].append(item)
+        for plan in plans:
+            items = by_plan[plan.pk]
+            plan._rollup = _rollup(items)
+            plan._data_month = items[0]._as_of if items else None
+            plan._demo = any(item._demo for item in items)
+        return plans
+
+    def dehydrate_data_month(self, plan):
+        return month_text(plan._data_month)
+
+    def dehydrate_first_month(self, plan):
+        return month_text(plan.first_month)
+
+    def dehydrate_tolerance_points(self, plan):
+        return settings.PROGRESS_TOLERANCE_POINTS
+
+    def dehydrate_report_due_day(self, plan):
+        return settings.REPORT_DUE_DAY
+
+
+class PublicDomainResource(_RollupResource):
+    slug = "domains"
+    label = "领域"
+    summary = "各领域的进度、序时进度和各状态事项数"
+
+    plan_year = PublicField("年度", type=INTEGER, attribute="plan__year")
+    number = PublicField("领域序号", type=INTEGER)
+    name = PublicField("领域")
+    is_demo = demo_field()
+
+    class Meta:
+        export_order = ("plan_year", "number", "name")
+
+    def get_queryset(self):
+        return (
+            Domain.objects.filter(plan=self.plan, plan__published=True)
+            .select_related("plan")
+            .order_by("number")
+        )
+
+    def objects(self):
+        domains = list(self.get_queryset() if self.queryset is None else self.queryset)
+        by_domain = {domain.pk: [] for domain in domains}
+        items = Item.objects.filter(domain__in=[d.pk for d in domains])
+        for item in _items_with_progress(items):
+            by_domain[item.domain_id].append(item)
+        for domain in domains:
+            domain._rollup = _rollup(by_domain[domain.pk])
+            domain._demo = any(item._demo for item in by_domain[domain.pk])
+        return domains
+
+
+# ------------------------------------------------------------------------------
+# Items and indicators
+# ------------------------------------------------------------------------------
+def _joined(values) -> str:
+    return "；".join(values)
+
+
+class PublicItemResource(PublicResource):
+    slug = "items"
+    label = "民生实事事项"
+    summary = "每项民生实事的目标、牵头单位、最新审核数值、进度、序时进度和状态"
+
+    plan_year = PublicField("年度", type=INTEGER, attribute="plan__year")
+    code = PublicField("编号", help="领域序号-事项序号，例如 3-2。")
+    title = PublicField("事项")
+    domain_number = PublicField("领域序号", type=INTEGER, attribute="domain__number")
+    domain_name = PublicField("领域", attribute="domain__name")
+    lead_unit_code = PublicField("牵头单位代码", attribute="lead_unit__code")
+    lead_unit_name = PublicField("牵头单位", attribute="lead_unit__name")
+    lead_unit_provisional = PublicField(
+        "牵头单位待确认",
+        type=BOOLEAN,
+        help="是：来源文件未写明牵头单位，此分工为区民生办暂定。",
+    )
+    partner_units = PublicField("配合单位", help="多个单位以“、”分隔；没有时为空字符串。")
+    weight = PublicField("权重", type=NUMBER, help="汇总到领域和全区进度时的权重。")
+    target = PublicField(
+        "目标（原文）",
+        help="各指标目标按来源文件原文，如“≥1.15万人”；多个指标以“；”分隔，顺序同指标序号；"
+        "只按节点推进的事项为空字符串。",
+    )
+    unit = PublicField("单位（原文）", help="各指标单位按原文，如“万人”；多个以“；”分隔。")
+    latest_value = PublicField(
+        "最新审核数值（原文单位）",
+        help="各指标最近一份已审核报告的全区合计，按原文单位，如“1.15万人”；"
+        "尚无数值的指标为“—”；多个以“；”分隔。",
+    )
+    latest_month = PublicField(
+        "最新审核月份",
+        type=MONTH,
+        nullable=True,
+        help="本事项最近一份已审核月度报告的月份；尚无时为空。",
+    )
+    progress = PublicField(
+        "完成进度",
+        type=NUMBER,
+        unit=PERCENT,
+        nullable=True,
+        help="各指标进度按权重加权平均，超额部分如实计入（与事项页面所示相同）；无法计量时为空。",
+    )
+    expected_progress = PublicField(
+        "序时进度",
+        type=NUMBER,
+        unit=PERCENT,
+        nullable=True,
+        help="到数据截至月份月底按计划应完成的比例；无法计量时为空。",
+    )
+    status = PublicField(
+        "状态代码",
+        enum=STATUS_CODES,
+        help="not_started 未启动、on_track 正常推进、behind 滞后、done 已完成、exceeded 超额完成。",
+    )
+    status_label = PublicField("状态", help="状态的中文名称。")
+    overdue = PublicField(
+        "逾期未报", type=BOOLEAN, help="是：有月份的报告已过报送期限（次月规定日）仍未报送。"
+    )
+    milestones_done = PublicField(
+        "已完成节点数", type=INTEGER, unit="个", help="经审核公开的已完成工作节点。"
+    )
+    milestones_total = PublicField("计划节点数", type=INTEGER, unit="个")
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        items = Item.objects.filter(plan__published=True)
+        if self.plan is not None:
+            items = items.filter(plan=self.plan)
+        return items
+
+    def objects(self):
+        queryset = self.get_queryset() if self.queryset is None else self.queryset
+        return _items_with_progress(
+            queryset.prefetch_related(
+                Prefetch("partner_units", queryset=LeadUnit.objects.order_by("order", "code"))
+            )
+        )
+
+    def dehydrate_partner_units(self, item):
+        return "、".join(unit.name for unit in item.partner_units.all())
+
+    def dehydrate_target(self, item):
+        return _joined(i.target_display for i in item.indicators.all() if i.target is not None)
+
+    def dehydrate_unit(self, item):
+        return _joined(i.unit for i in item.indicators.all() if i.target is not None)
+
+    def dehydrate_latest_value(self, item):
+        return _joined(i.latest_display for i in item.indicators.all() if i.target is not None)
+
+    def dehydrate_latest_month(self, item):
+        return month_text(item._last_approved)
+
+    def dehydrate_progress(self, item):
+        return percent(item.snapshot.progress_uncapped)
+
+    def dehydrate_expected_progress(self, item):
+        return percent(item.snapshot.expected)
+
+    def dehydrate_status(self, item):
+        return item.status.value
+
+    def dehydrate_status_label(self, item):
+        return item.status.label
+
+    def dehydrate_overdue(self, item):
+        return item.overdue
+
+    def dehydrate_milestones_done(self, item):
+        return item.snapshot.milestones_done
+
+    def dehydrate_milestones_total(self, item):
+        return item.snapshot.milestones_total
+
+    def dehydrate_is_demo(self, item):
+        return item._demo
+
+
+def indicators_of(items) -> list:
+    """The items' indicators (as `with_progress()` fetched them), each with its item and its
+    row of the item's snapshot."""
+    indicators = []
+    for item in items:
+        for indicator, row in zip(item.indicators.all(), item.snapshot.indicators, strict=False):
+            indicator._item, indicator._row = item, row
+            indicators.append(indicator)
+    return indicators
+
+
+class PublicIndicatorResource(PublicResource):
+    slug = "indicators"
+    label = "指标"
+    summary = "每个指标的目标（按原文）、最新审核数值和进度"
+
+    plan_year = PublicField("年度", type=INTEGER)
+    item_code = PublicField("事项编号")
+    item_title = PublicField("事项")
+    number = PublicField("指标序号", type=INTEGER)
+    name = PublicField("指标")
+    kind = PublicField(
+        "类型代码",
+        enum=Indicator.Kind.values,
+        help="count 累计数、rate 比率、standard 标准、qualitative 定性；"
+        "标准类和定性类按节点计算进度。",
+    )
+    kind_label = PublicField("类型")
+    comparator = PublicField(
+        "比较方式代码",
+        enum=["", *Indicator.Comparator.values],
+        help="gte 不低于、eq 等于、approx 约、lte 不超过；无目标值时为空字符串。",
+    )
+    target = PublicField(
+        "目标值（原文单位）",
+        type=NUMBER,
+        nullable=True,
+        help="按来源文件原文的数值，单位见“单位（原文）”，如 1.15（万人）；无目标值时为空。",
+    )
+    unit = PublicField("单位（原文）", help="如“万人”“%”“个”。")
+    unit_inferred = PublicField(
+        "单位据文意补足", type=BOOLEAN, help="是：来源页面缺失单位，按文意补足。"
+    )
+    target_display = PublicField("目标（原文）", help="比较方式、目标值和单位，如“≥1.15万人”。")
+    scale = PublicField(
+        "单位倍数",
+        type=INTEGER,
+        help="原文单位折合基本单位的倍数：万人为 10000，其余为 1。"
+        "目标值 × 单位倍数 = 按基本单位计的目标。",
+    )
+    plain_unit = PublicField("基本单位", help="数值的计量单位，如“人”。")
+    baseline = PublicField(
+        "基数（基本单位）", type=NUMBER, nullable=True, help="来源文件给出的基数；没有时为空。"
+    )
+    weight = PublicField("权重", type=NUMBER, help="计算事项进度时的权重。")
+    has_street_breakdown = PublicField(
+        "分街镇填报", type=BOOLEAN, help="是：月度数值另有各街镇分项。"
+    )
+    has_monthly_plan = PublicField(
+        "设有月度计划",
+        type=BOOLEAN,
+        help="是：序时进度按月度计划值计算（见数据集 planned-values）；"
+        "否：数量类、比率类按印发当月至12月平均推进，标准类、定性类按节点的计划完成日期。",
+    )
+    latest_value = PublicField(
+        "最新审核数值（基本单位）",
+        type=NUMBER,
+        nullable=True,
+        help="最近一份已审核报告的全区合计，按基本单位；尚无时为空。",
+    )
+    latest_month = PublicField("最新审核月份", type=MONTH, nullable=True)
+    progress = PublicField(
+        "指标进度",
+        type=NUMBER,
+        unit=PERCENT,
+        nullable=True,
+        help="最新审核数值 ÷ 基本单位目标，超额如实显示；标准类和定性类为已完成节点 ÷ 计划节点；"
+        "无法计量时为空。",
+    )
+    expected_progress = PublicField("序时进度", type=NUMBER, unit=PERCENT, nullable=True)
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        items = Item.objects.filter(plan__published=True)
+        if self.plan is not None:
+            items = items.filter(plan=self.plan)
+        return items
+
+    def objects(self):
+        queryset = self.get_queryset() if self.queryset is None else self.queryset
+        return indicators_of(_items_with_progress(queryset))
+
+    def dehydrate_plan_year(self, indicator):
+        return indicator._item.plan.year
+
+    def dehydrate_item_code(self, indicator):
+        return indicator._item.code
+
+    def dehydrate_item_title(self, indicator):
+        return indicator._item.title
+
+    def dehydrate_kind_label(self, indicator):
+        return indicator.get_kind_display()
+
+    def dehydrate_has_monthly_plan(self, indicator):
+        return bool(indicator.planned_values.all())
+
+    def dehydrate_latest_month(self, indicator):
+        return month_text(indicator._latest_month)
+
+    def dehydrate_progress(self, indicator):
+        return percent(indicator._row.progress)
+
+    def dehydrate_expected_progress(self, indicator):
+        return percent(indicator._row.expected)
+
+    def dehydrate_is_demo(self, indicator):
+        return indicator._item._demo
+
+
+class PublicMilestoneResource(PublicResource):
+    """An item's milestones: done only once an approved report says so. Per plan for download;
+    per item in the API's item detail (as `with_progress()` fetched them)."""
+
+    slug = "milestones"
+    label = "工作节点"
+    summary = "每个工作节点的计划完成日期、实际完成日期，以及确认完成的已审核报告所属月份和审核日期"
+
+    plan_year = PublicField("年度", type=INTEGER)
+    item_code = PublicField("事项编号")
+    number = PublicField("节点序号", type=INTEGER)
+    title = PublicField("节点")
+    planned_on = PublicField(
+        "计划完成日期",
+        type=DATE,
+        help="标准类、定性类指标的序时进度按它计算："
+        "计划在数据截至月份月底前完成的节点数 ÷ 计划节点数。",
+    )
+    done = PublicField("已完成", type=BOOLEAN, help="是：经审核公开的月度报告确认已完成。")
+    done_on = PublicField(
+        "实际完成日期", type=DATE, nullable=True, help="尚未完成（或未经审核公开）时为空。"
+    )
+    reported_month = PublicField(
+        "确认完成的报告月份",
+        type=MONTH,
+        nullable=True,
+        help="确认本节点完成的已审核月度报告所属月份；按某月计算进度时，只计这一月份不晚于该月的节点。"
+        "尚未完成（或未经审核公开）时为空。",
+    )
+    approved_on = PublicField(
+        "确认完成的报告审核日期",
+        type=DATE,
+        nullable=True,
+        help="该报告的审核公开日期；尚未完成（或未经审核公开）时为空。",
+    )
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        milestones = Milestone.objects.filter(item__plan__published=True)
+        if self.plan is not None:
+            milestones = milestones.filter(item__plan=self.plan)
+        return (
+            milestones.select_related("item__plan")
+            .annotate(
+                _reported_month=F("reported_in__month"),
+                _reported_state=F("reported_in__state"),
+                _reported_approved_at=F("reported_in__reviewed_at"),
+            )
+            .order_by("item__domain__number", "item__order", "item__code", "planned_on", "number")
+        )
+
+    @staticmethod
+    def _public(milestone) -> bool:
+        return milestone.done_on is not None and milestone._reported_state == "approved"
+
+    def dehydrate_plan_year(self, milestone):
+        return milestone.item.plan.year
+
+    def dehydrate_item_code(self, milestone):
+        return milestone.item.code
+
+    def dehydrate_done(self, milestone):
+        return self._public(milestone)
+
+    def dehydrate_done_on(self, milestone):
+        return milestone.done_on if self._public(milestone) else None
+
+    def dehydrate_reported_month(self, milestone):
+        return month_text(milestone._reported_month) if self._public(milestone) else None
+
+    def dehydrate_approved_on(self, milestone):
+        moment = milestone._reported_approved_at
+        if not self._public(milestone) or moment is None:
+            return None
+        return timezone.localdate(moment)
+
+
+class PublicPlannedValueResource(PublicResource):
+    slug = "planned-values"
+    label = "月度计划值"
+    summary = "设有月度计划的指标每月计划达到的累计值，序时进度按它计算"
+
+    plan_year = PublicField("年度", type=INTEGER, attribute="indicator__item__plan__year")
+    item_code = PublicField("事项编号", attribute="indicator__item__code")
+    indicator_number = PublicField("指标序号", type=INTEGER, attribute="indicator__number")
+    month = PublicField("月份", type=MONTH)
+    value = PublicField(
+        "计划累计值（基本单位）",
+        type=NUMBER,
+        help="到该月底计划达到的累计值，按基本单位。序时进度 = 数据截至月份及以前最近一个月的计划值"
+        " ÷ 目标（折合基本单位），最多按 100% 计。",
+    )
+
+    def get_queryset(self):
+        planned = PlannedValue.objects.filter(indicator__item__plan__published=True)
+        if self.plan is not None:
+            planned = planned.filter(indicator__item__plan=self.plan)
+        return planned.select_related("indicator__item__plan").order_by(
+            "indicator__item__domain__number",
+            "indicator__item__order",
+            "indicator__item__code",
+            "indicator__number",
+            "month",
+        )
+
+    def dehydrate_month(self, planned):
+        return month_text(planned.month)
+
+
+# ------------------------------------------------------------------------------
+# Monthly reports and corrections
+# ------------------------------------------------------------------------------
+REPORT_STATES = {
+    "approved": "已审核公开",
+    "submitted": "已报送，待审核",
+    "returned": "已退回修改（含重新打开）",
+    "draft": "修改中，尚未重新报送",
+}
+
+
+class PublicReportResource(PublicResource):
+    """Every monthly report that has been submitted at least once: when it was due, submitted
+    and approved, so that anyone can check 逾期未报 and the on-time rates. What a report says
+    (narrative, delay reason) only once it is approved; never who wrote or reviewed it, nor
+    why it was returned."""
+
+    slug = "reports"
+    label = "月度报告"
+    summary = "各事项各月报告的报送和审核日期、是否按时，以及已审核报告的进展情况和滞后原因"
+
+    plan_year = PublicField("年度", type=INTEGER, attribute="item__plan__year")
+    item_code = PublicField("事项编号", attribute="item__code")
+    item_title = PublicField("事项", attribute="item__title")
+    month = PublicField("月份", type=MONTH, help="报告所属月份，格式 YYYY-MM。")
+    state = PublicField(
+        "状态代码",
+        enum=tuple(REPORT_STATES),
+        help="approved 已审核公开；submitted 已报送待审核；returned 已退回修改（区民生办重新打开的"
+        "也是）；draft 退回后修改中、尚未重新报送。",
+    )
+    state_label = PublicField("状态")
+    counts_as_reported = PublicField(
+        "计为已报送",
+        type=BOOLEAN,
+        help="是：状态为已审核公开或已报送待审核。“逾期未报”只看这一列：报送期限已过而没有计为已报送"
+        "的报告的月份，事项标为逾期未报。",
+    )
+    due_on = PublicField("报送期限", type=DATE, help="次月规定日（见年度计划的“报送期限”）。")
+    submitted_on = PublicField(
+        "首次报送日期",
+        type=DATE,
+        nullable=True,
+        help="第一次报送的日期；按时报送率按它计算。未经报送环节直接审核的报告为空，"
+        "计为未按时报送。",
+    )
+    on_time = PublicField("按时报送", type=BOOLEAN, help="是：首次报送日期不晚于报送期限。")
+    approved_on = PublicField(
+        "审核公开日期", type=DATE, nullable=True, help="已审核公开的报告的审核日期；其余为空。"
+    )
+    narrative = PublicField("进展情况", help="已审核公开的报告的进展说明；其余为空字符串。")
+    delay_reason = PublicField(
+        "滞后原因代码",
+        enum=("", *MonthlyReport.DelayReason.values),
+        help="funds 资金未到位、procedures 手续办理中、seasonal 季节性因素、policy 政策调整、"
+        "other 其他；未填或未审核公开时为空字符串。",
+    )
+    delay_reason_label = PublicField("滞后原因")
+    delay_note = PublicField("滞后说明", help="已审核公开的报告的滞后说明；其余为空字符串。")
+    confidence = PublicField(
+        "完成把握",
+        type=INTEGER,
+        nullable=True,
+        help="滞后时牵头单位自评：1 把握不大、2 基本有把握、3 有把握按期完成；"
+        "未填或未审核公开时为空。",
+    )
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        reports = MonthlyReport.objects.filter(
+            Q(submitted_at__isnull=False) | Q(state=APPROVED), item__plan__published=True
+        )
+        if self.plan is not None:
+            reports = reports.filter(item__plan=self.plan)
+        return reports.select_related("item__plan").order_by(
+            "item__domain__number", "item__order", "item__code", "month"
+        )
+
+    @staticmethod
+    def _approved(report) -> bool:
+        return report.state == APPROVED
+
+    def dehydrate_month(self, report):
+        return month_text(report.month)
+
+    def dehydrate_state_label(self, report):
+        return REPORT_STATES[report.state]
+
+    def dehydrate_counts_as_reported(self, report):
+        return report.state in REPORTED_STATES
+
+    def dehydrate_due_on(self, report):
+        return progress.due_date(report.month, settings.REPORT_DUE_DAY)
+
+    def dehydrate_submitted_on(self, report):
+        moment = report.submitted_at
+        return None if moment is None else timezone.localdate(moment)
+
+    def dehydrate_on_time(self, report):
+        submitted = self.dehydrate_submitted_on(report)
+        return submitted is not None and submitted <= self.dehydrate_due_on(report)
+
+    def dehydrate_approved_on(self, report):
+        if not self._approved(report) or report.reviewed_at is None:
+            return None
+        return timezone.localdate(report.reviewed_at)
+
+    def dehydrate_narrative(self, report):
+        return report.narrative if self._approved(report) else ""
+
+    def dehydrate_delay_reason(self, report):
+        return report.delay_reason if self._approved(report) else ""
+
+    def dehydrate_delay_reason_label(self, report):
+        return report.get_delay_reason_display() if self.dehydrate_delay_reason(report) else ""
+
+    def dehydrate_delay_note(self, report):
+        return report.delay_note if self._approved(report) else ""
+
+    def dehydrate_confidence(self, report):
+        return report.confidence if self._approved(report) else None
+
+
+class PublicCorrectionResource(PublicResource):
+    """Every change to a published figure: what it was when its report was approved, what it
+    became when the report, reopened by the office, was approved again, when and why. Read
+    from the history django-simple-history keeps of reports and figures (the item page's
+    公开记录 tells the same story), in four queries whatever their number. A report reopened
+    and not yet approved again corrects nothing residents can see, so it is not here yet."""
+
+    slug = "corrections"
+    label = "更正记录"
+    summary = "已公开数值经区民生办重新打开后更正的记录：更正前后的数值、日期和原因"
+
+    plan_year = PublicField("年度", type=INTEGER)
+    item_code = PublicField("事项编号")
+    month = PublicField("月份", type=MONTH, help="被更正的报告所属月份。")
+    indicator_number = PublicField("指标序号", type=INTEGER)
+    indicator_name = PublicField("指标")
+    street_code = PublicField("街镇代码", help="空字符串表示全区合计。")
+    value_before = PublicField(
+        "更正前数值（基本单位）",
+        type=NUMBER,
+        nullable=True,
+        help="更正前公开的数值；原先没有时为空。",
+    )
+    value_after = PublicField(
+        "更正后数值（基本单位）", type=NUMBER, nullable=True, help="更正后公开的数值；删去时为空。"
+    )
+    published_before_on = PublicField("原数值公开日期", type=DATE)
+    corrected_on = PublicField(
+        "更正公开日期",
+        type=DATE,
+        help="更正后的报告再次审核公开的日期。按某日回看时，此前公开的是更正前数值。",
+    )
+    reason = PublicField(
+        "更正原因", help="区民生办重新打开报告时写明的原因，及牵头单位填写的更正说明。"
+    )
+    is_demo = demo_field()
+
+    def get_queryset(self):
+        reports = MonthlyReport.objects.filter(
+            reopened_at__isnull=False, item__plan__published=True
+        )
+        if self.plan is not None:
+            reports = reports.filter(item__plan=self.plan)
+        return reports.select_related("item__plan").order_by(
+            "item__domain__number", "item__order", "item__code", "month"
+        )
+
+    def objects(self):
+        queryset = self.get_queryset() if self.queryset is None else self.queryset
+        reports = list(queryset)
+        ids = [report.pk for report in reports]
+        states = defaultdict(list)
+        for row in (
+            MonthlyReport.history.filter(id__in=ids)
+            .order_by("history_date", "history_id")
+            .values("id", "history_date", "state", "history_change_reason")
+        ):
+            states[row["id"]].append(row)
+        figures = defaultdict(lambda: defaultdict(list))
+        for row in (
+            Figure.history.filter(report_id__in=ids)
+            .order_by("history_date", "history_id")
+            .values(
+                "report_id",
+                "indicator_id",
+                "street_id",
+                "value",
+                "note",
+                "history_date",
+                "history_type",
+            )
+        ):
+            figures[row["report_id"]][(row["indicator_id"], row["street_id"])].append(row)
+        indicators = {
+            i.pk: i
+            for i in Indicator.objects.filter(item__in={r.item_id for r in reports}).only(
+                "pk", "number", "name"
+            )
+        }
+        streets = dict(Street.objects.values_list("pk", "code"))
+        corrections = []
+        for report in reports:
+            for before_at, after_at, reopen in _republications(states[report.pk]):
+                for (indicator_id, street_id), history in figures[report.pk].items():
+                    before = _as_of(history, before_at)
+                    after = _as_of(history, after_at)
+                    value_before = None if before is None else before["value"]
+                    value_after = None if after is None else after["value"]
+                    if value_before == value_after:
+                        continue
+                    note = (after or {}).get("note") or ""
+                    corrections.append(
+                        {
+                            "plan_year": report.item.plan.year,
+                            "item_code": report.item.code,
+                            "month": month_text(report.month),
+                            "indicator_number": indicators[indicator_id].number,
+                            "indicator_name": indicators[indicator_id].name,
+                            "street_code": streets.get(street_id, "") if street_id else "",
+                            "value_before": value_before,
+                            "value_after": value_after,
+                            "published_before_on": timezone.localdate(before_at),
+                            "corrected_on": timezone.localdate(after_at),
+                            "reason": "；".join(part for part in (reopen, note) if part),
+                            "is_demo": report.is_demo,
+                        }
+                    )
+        return corrections
+
+    def _getters(self):
+        return [lambda row, name=name: row[name] for name, _ in self.columns()]
+
+
+def _republications(states):
+    """(approved at, approved again at, the office's reason for reopening) for each time a
+    report was approved again after being reopened."""
+    approvals, reason, previous = [], "", None
+    for row in states:
+        approved = row["state"] == APPROVED
+        if approved and previous != APPROVED:
+            approvals.append((row["history_date"], reason))
+            reason = ""
+        elif not approved and previous == APPROVED:
+            reason = (row["history_change_reason"] or "").strip()
+        previous = row["state"]
+    return [(first[0], second[0], second[1]) for first, second in itertools.pairwise(approvals)]
+
+
+def _as_of(history, moment):
+    """A figure's history row in force at `moment`; None if it did not exist then."""
+    current = None
+    for row in history:
+        if row["history_date"] > moment:
+            break
+        current = None if row["history_type"] == "-" else row
+    return current
+
+
+# ------------------------------------------------------------------------------
+# Monthly approved figures
+# ------------------------------------------------------------------------------
+class PublicFigureResource(PublicResource):
+    """One row per figure of an approved report: the district total of an indicator in a
+    month, and where the unit reports them, each street's part. Read as plain values in chunks:
+    the portal may hold hundreds of thousands."""
+
+    slug = "figures"
+    label = "月度审核数值"
+    summary = "各月经审核公开的数值：全区合计，以及分街镇填报的各街镇数值"
+    large = True
+
+    plan_year = PublicField("年度", type=INTEGER)
+    month = PublicField("月份", type=MONTH, help="报告所属月份，格式 YYYY-MM。")
+    item_code = PublicField("事项编号")
+    item_title = PublicField("事项")
+    indicator_number = PublicField("指标序号", type=INTEGER)
+    indicator_name = PublicField("指标")
+    street_code = PublicField("街镇代码", help="空字符串表示全区合计。")
+    street_name = PublicField("街镇", help="空字符串表示全区合计。")
+    value = PublicField(
+        "数值（基本单位）",
+        type=NUMBER,
+        help="累计数为截至当月的累计值，比率为当月测得的百分数，单位见“基本单位”。",
+    )
+    plain_unit = PublicField("基本单位", help="如“人”“%”。")
+    value_as_written = PublicField(
+        "数值（原文单位）", type=NUMBER, help="数值 ÷ 单位倍数，可与目标值直接比较。"
+    )
+    unit = PublicField("单位（原文）")
+    approved_on = PublicField(
+        "审核公开日期", type=DATE, nullable=True, help="区民生办审核公开本月报告的日期。"
+    )
+    is_demo = demo_field()
+
+    class Meta:
+        chunk_size = 2000
+
+    def get_queryset(self):
+        figures = Figure.objects.filter(approved_q("report__"), report__item__plan__published=True)
+        if self.plan is not None:
+            figures = figures.filter(report__item__plan=self.plan)
+        return figures.order_by(
+            "report__item__plan__year",
+            "report__month",
+            "report__item__domain__number",
+            "report__item__order",
+            "report__item__code",
+            "indicator__number",
+            F("street__order").asc(nulls_first=True),
+            "street__code",
+        )
+
+    def objects(self):
+        queryset = self.get_queryset() if self.queryset is None else self.queryset
+        return self.values(queryset).iterator(chunk_size=self.get_chunk_size())
+
+    def values(self, queryset):
+        """The figures as plain dicts (no model instances): what the fields read."""
+        return queryset.values(**self.VALUES)
+
+    # The columns read, under names without "__" (Field.get_value descends dicts by "__");
+    # `figure_id` only orders the API's pages.
+    VALUES = {
+        "figure_id": F("pk"),
+        "plan_year": F("report__item__plan__year"),
+        "month_": F("report__month"),
+        "item_code": F("report__item__code"),
+        "item_title": F("report__item__title"),
+        "indicator_number": F("indicator__number"),
+        "indicator_name": F("indicator__name"),
+        "indicator_unit": F("indicator__unit"),
+        "street_code_": F("street__code"),
+        "street_name_": F("street__name"),
+        "value_": F("value"),
+        "reviewed_at": F("report__reviewed_at"),
+        "report_demo": F("report__is_demo"),
+    }
+
+    def dehydrate_month(self, row):
+        return month_text(row["month_"])
+
+    def dehydrate_street_code(self, row):
+        return row["street_code_"] or ""
+
+    def dehydrate_street_name(self, row):
+        return row["street_name_"] or ""
+
+    def dehydrate_value(self, row):
+        return row["value_"]
+
+    def dehydrate_plain_unit(self, row):
+        return progress.plain_unit(row["indicator_unit"])
+
+    def dehydrate_value_as_written(self, row):
+        return row["value_"] / progress.unit_scale(row["indicator_unit"])
+
+    def dehydrate_unit(self, row):
+        return row["indicator_unit"]
+
+    def dehydrate_approved_on(self, row):
+        moment = row["reviewed_at"]
+        return None if moment is None else timezone.localdate(moment)
+
+    def dehydrate_is_demo(self, row):
+        return row["report_demo"]
+
+
+def _plain(value):
+    """A stored Decimal without trailing zeros or exponent (11500.0000 → 11500, 1.00 → 1);
+    anything else as it is."""
+    if isinstance(value, Decimal):
+        return Decimal(progress.format_number(value))
+    return value
+
+
+# ------------------------------------------------------------------------------
+# Lead units and streets (API)
+# ------------------------------------------------------------------------------
+class PublicUnitResource(PublicResource):
+    slug = "units"
+    label = "牵头单位"
+    summary = "牵头单位的代码和名称"
+
+    code = PublicField("代码")
+    name = PublicField("名称")
+    short_name = PublicField("简称", help="没有时为空字符串。")
+    provisional = PublicField(
+        "待确认", type=BOOLEAN, help="是：来源文件未列名称，此单位由区民生办据职能暂定。"
+    )
+
+    def get_queryset(self):
+        return LeadUnit.objects.order_by("order", "code")
+
+
+class PublicStreetResource(PublicResource):
+    slug = "streets"
+    label = "街镇"
+    summary = "街镇的代码、名称和类型"
+
+    code = PublicField("代码")
+    name = PublicField("名称")
+    kind = PublicField(
+        "类型代码", enum=Street.Kind.values, help="subdistrict 街道、town 镇、zone 开发区。"
+    )
+    kind_label = PublicField("类型")
+
+    def get_queryset(self):
+        return Street.objects.order_by("order", "code")
+
+    def dehydrate_kind_label(self, street):
+        return street.get_kind_display()
+
+
+# The datasets offered for download per plan year, in the order the data page lists them.
+DOWNLOADS = (
+    PublicPlanResource,
+    PublicDomainResource,
+    PublicItemResource,
+    PublicIndicatorResource,
+    PublicPlannedValueResource,
+    PublicMilestoneResource,
+    PublicReportResource,
+    PublicFigureResource,
+    PublicCorrectionResource,
+)

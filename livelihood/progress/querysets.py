@@ -1,0 +1,220 @@
+"""
+Chainable filters and the annotations progress needs, fetched in a fixed number of queries.
+
+`ItemQuerySet.with_progress()` fetches, for any number of items, exactly what
+`progress.item_progress()` needs (the latest approved figure of each indicator, the monthly
+plans, the milestones and which of them an approved report has marked done, which months have
+been reported); `Item.snapshot` then computes progress in Python without another query.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from livelihood.progress import arithmetic as progress
+
+APPROVED = "approved"
+REPORTED_STATES = ("submitted", "approved")
+
+
+def _model(name):
+    return apps.get_model("livelihood", name)
+
+
+def last_due_month(today: datetime.date, due_day: int) -> datetime.date:
+    """The latest month whose report was due before `today`."""
+    month = today.replace(day=1)
+    while progress.due_date(month, due_day) >= today:
+        month = progress.add_months(month, -1)
+    return month
+
+
+class PlanQuerySet(models.QuerySet):
+    def published(self):
+        """Plans residents may see: a draft (a copy being prepared for next year) is absent
+        from every public page, so a draft year's pages are "not found"."""
+        return self.filter(published=True)
+
+
+class MonthlyReportQuerySet(models.QuerySet):
+    def approved(self):
+        return self.filter(state=APPROVED)
+
+    def for_unit(self, unit):
+        return self.filter(item__lead_unit=unit)
+
+
+def approved_q(prefix: str = "", as_of=None, published_by=None) -> Q:
+    """Reports residents could read: approved, for a month up to `as_of`, and (for a view of
+    the past) approved by the moment `published_by`."""
+    condition = Q(**{f"{prefix}state": APPROVED})
+    if as_of is not None:
+        condition &= Q(**{f"{prefix}month__lte": as_of})
+    if published_by is not None:
+        condition &= Q(**{f"{prefix}reviewed_at__lte": published_by})
+    return condition
+
+
+class IndicatorQuerySet(models.QuerySet):
+    def with_latest(self, as_of=None, published_by=None):
+        """Annotate `_latest_value` and `_latest_month`: the indicator's district total in
+        the latest approved report up to `as_of` (all approved reports when None)."""
+        figures = (
+            _model("Figure")
+            .objects.filter(approved_q("report__", as_of, published_by))
+            .filter(indicator=OuterRef("pk"), street__isnull=True)
+            .order_by("-report__month")
+        )
+        return self.annotate(
+            _latest_value=Subquery(figures.values("value")[:1]),
+            _latest_month=Subquery(figures.values("report__month")[:1]),
+        )
+
+
+class ItemQuerySet(models.QuerySet):
+    def with_progress(
+        self,
+        as_of: datetime.date | None = None,
+        *,
+        published_by: datetime.datetime | None = None,
+        today: datetime.date | None = None,
+    ):
+        """Everything `Item.snapshot` needs, in four queries whatever the number of items.
+
+        `as_of` (a month) counts reports up to that month; None means the latest approved
+        figures, measured against the schedule at the plan's data month (the latest month
+        with an approved report). `published_by` (a moment) counts only what had been
+        approved by then, for the plan as residents saw it at that moment. The overdue flag
+        is judged on `today` (default: the real date).
+        """
+        reports = _model("MonthlyReport").objects
+        indicators = (
+            _model("Indicator")
+            .objects.with_latest(as_of, published_by)
+            # Grouped by item in Python: the default ordering would join item, plan and domain.
+            .order_by("number")
+            .prefetch_related("planned_values")
+        )
+        approved = reports.filter(approved_q("", as_of, published_by), item=OuterRef("pk"))
+        milestones = (
+            _model("Milestone")
+            # Timeline order; the default ordering would join the item, plan and domain.
+            .objects.order_by("planned_on", "number")
+            .annotate(
+                # For the open data: which report recorded it done, approved when.
+                _reported_month=F("reported_in__month"),
+                _reported_state=F("reported_in__state"),
+                _reported_approved_at=F("reported_in__reviewed_at"),
+                _done=Case(
+                    When(
+                        Q(done_on__isnull=False) & approved_q("reported_in__", as_of, published_by),
+                        then=Value(True),
+                    ),
+                    default=Value(False),
+                    output_field=models.BooleanField(),
+                ),
+            )
+        )
+        today = today or timezone.localdate()
+        due_until = last_due_month(today, settings.REPORT_DUE_DAY)
+        reported = reports.filter(
+            item=OuterRef("pk"),
+            state__in=REPORTED_STATES,
+            month__gte=TruncMonth(
+                ExpressionWrapper(OuterRef("plan__issued_on"), output_field=models.DateField())
+            ),
+            month__year=OuterRef("plan__year"),
+            month__lte=due_until,
+        )
+        if published_by is not None:
+            reported = reported.filter(submitted_at__lte=published_by)
+        reported = reported.order_by().values("item").annotate(n=Count("pk")).values("n")
+        if as_of is None:
+            data_month = (
+                reports.filter(approved_q("", None, published_by), item__plan=OuterRef("plan"))
+                .order_by()
+                .values("item__plan")
+                .annotate(m=Max("month"))
+                .values("m")
+            )
+        else:
+            data_month = Value(as_of, output_field=models.DateField())
+        return (
+            self.select_related("plan", "domain", "lead_unit")
+            .annotate(
+                _last_approved=Subquery(
+                    approved.order_by("-month").values("month")[:1],
+                    output_field=models.DateField(),
+                ),
+                _reported_count=Coalesce(Subquery(reported), 0),
+                _as_of=data_month,
+                _today=Value(today, output_field=models.DateField()),
+            )
+            .prefetch_related(
+                Prefetch("indicators", queryset=indicators),
+                Prefetch("milestones", queryset=milestones),
+            )
+        )
+
+
+def tolerance() -> Decimal:
+    """How far under 序时进度 an item may be before it is 滞后, as a fraction."""
+    return Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100
+
+
+def indicator_input(indicator, value) -> progress.IndicatorInput:
+    """What progress.py needs of an indicator (monthly plans prefetched), with its value."""
+    return progress.IndicatorInput(
+        kind=indicator.kind,
+        comparator=indicator.comparator,
+        target_plain=indicator.target_plain,
+        weight=indicator.weight,
+        value=value,
+        planned=tuple((p.month, p.value) for p in indicator.planned_values.all()),
+    )
+
+
+def snapshot_from_annotations(
+    item, *, values: dict | None = None, done: frozenset = frozenset()
+) -> progress.ItemProgress:
+    """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched.
+
+    `values` ({indicator id: plain value}) and `done` (milestone ids) stand in for figures
+    and milestones of a report not approved yet: the progress the report would give once
+    approved (the report form asks for a delay reason when that is 滞后)."""
+    plan = item.plan
+    today = item._today
+    as_of = item._as_of or min(max(today.replace(day=1), plan.first_month), plan.last_month)
+    milestones = list(item.milestones.all())
+    due = progress.due_months(plan.first_month, plan.last_month, today, settings.REPORT_DUE_DAY)
+    latest = values or {}
+    return progress.item_progress(
+        indicators=[
+            indicator_input(i, latest.get(i.pk, i._latest_value)) for i in item.indicators.all()
+        ],
+        milestones_done=sum(1 for m in milestones if m._done or m.pk in done),
+        milestone_dates=[m.planned_on for m in milestones],
+        has_approved=values is not None or item._last_approved is not None,
+        as_of=as_of,
+        first_month=plan.first_month,
+        tolerance=tolerance(),
+        overdue=item._reported_count < len(due),
+    )

@@ -1,0 +1,231 @@
+"""
+Rendered public pages, cached and invalidated by the publication version.
+
+`public_page(view)` wraps every public view (livelihood/urls.py). For a GET or HEAD from a
+visitor without a session:
+
+1. it reads the publication version (livelihood/operations/publication.py): one primary-key query,
+the
+   only one a cached page costs, and under load not even that: a worker asks the database at
+   most once per PUBLIC_VERSION_RECHECK_SECONDS (1 s by default);
+2. the cache key is the release (`release()`: what renders the page), that version, today's
+   date (statuses such as 逾期未报 move with the calendar) and the absolute URL: scheme,
+   host, path and query string;
+3. on a hit it answers from Django's `default` cache (local memory, or Redis with REDIS_URL)
+   without running the view; on a miss it runs the view and stores a 200 response;
+4. the answer carries a weak `ETag` derived from the same key and `Last-Modified` (when the
+   version last changed, or today's midnight if later), so `If-None-Match` and
+   `If-Modified-Since` get 304 Not Modified, and `Cache-Control: public, max-age=0,
+   must-revalidate` makes browsers and proxies ask again each time.
+
+A new version is a new key: nothing is ever deleted from the cache, old pages simply stop being
+asked for and expire (CACHES TIMEOUT) or are culled. The version is read before the view runs,
+so a page stored under a version is never older than that version.
+
+Not cached, and answered exactly as the view answers: other methods; error and redirect
+responses; responses that set a cookie or use a CSRF token (per visitor); requests that carry a
+session or messages cookie (logged-in staff may see admin links; a message is for one visitor),
+which are also marked `private, no-store`. `PUBLIC_PAGE_CACHE=false` turns all of this off.
+
+The cache stores the body gzip-compressed: a cached page costs about a sixth of the memory, and
+a browser that accepts gzip is sent the stored bytes without compressing them again. The gzip
+output carries no per-request secret, so BREACH has nothing to recover from it.
+"""
+
+import gzip
+import hashlib
+import logging
+import time
+from functools import cache, wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import caches
+from django.http import HttpResponse
+from django.middleware.gzip import re_accepts_gzip
+from django.utils import timezone
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
+from django.utils.http import http_date
+
+from livelihood.operations import publication
+
+logger = logging.getLogger(__name__)
+
+CACHE_ALIAS = "default"
+KEY_PREFIX = "public-page"
+STATUS_HEADER = "X-Page-Cache"  # hit, miss, pass (served, not stored) or private
+# Headers the wrapper or the middleware outside it sets for every answer: not stored.
+UNSTORED_HEADERS = {"content-length", "content-encoding", "set-cookie", "etag", "last-modified"}
+CONDITIONAL = {
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+}
+_log_quiet_until = 0.0
+
+
+def public_page(view):
+    """Serve `view` from the page cache (see the module docstring)."""
+
+    @wraps(view)
+    def page(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or not settings.PUBLIC_PAGE_CACHE:
+            return view(request, *args, **kwargs)
+        if is_personal(request):
+            response = view(request, *args, **kwargs)
+            add_never_cache_headers(response)
+            patch_vary_headers(response, ("Cookie",))
+            response.headers[STATUS_HEADER] = "private"
+            return response
+        # Changes this connection has written but not committed have not raised the version
+        # yet (tests; ATOMIC_REQUESTS): render what the connection sees, store nothing.
+        version = None if publication.bump_pending() else publication.current_for_pages()
+        if version is None:
+            response = view(request, *args, **kwargs)
+            response.headers[STATUS_HEADER] = "pass"
+            return response
+
+        # The address as requested: QR codes on the pages hold the host (PUBLIC_BASE_URL unset).
+        url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+        now = timezone.localtime()
+        digest = hashlib.sha256(
+            f"{release()}|{version.token}|{now.date()}|{url}".encode()
+        ).hexdigest()
+        key = f"{KEY_PREFIX}:{digest}"
+        entry, state = _cache_get(key), "hit"
+        if entry is None:
+            response = view(request, *args, **kwargs)
+            if not storable(request, response):
+                response.headers[STATUS_HEADER] = "pass"
+                return response
+            entry, state = _entry(response), "miss"
+            _cache_set(key, entry)
+
+        response = _response(entry, request)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        last_modified = int(max(version.changed_at, midnight).timestamp())
+        etag = f'W/"{digest[:40]}"'
+        response.headers["ETag"] = etag
+        response.headers["Last-Modified"] = http_date(last_modified)
+        response.headers[STATUS_HEADER] = state
+        if CONDITIONAL.isdisjoint(request.META):
+            return response
+        return get_conditional_response(
+            request, etag=etag, last_modified=last_modified, response=response
+        )
+
+    return page
+
+
+# What a release is made of, for release(): what renders a page or changes how it renders.
+RELEASE_PATHS = ("livelihood", "yaohai_portal", "templates", "static", "requirements/base.txt")
+
+
+def release() -> str:
+    """The release serving this process: RELEASE_ID when the deployment names it (a version,
+    a commit), otherwise a digest of the checkout's RELEASE_PATHS."""
+    return settings.RELEASE_ID or _checkout_digest()
+
+
+@cache
+def _checkout_digest() -> str:
+    return code_digest(Path(settings.BASE_DIR), RELEASE_PATHS)
+
+
+def code_digest(root: Path, paths) -> str:
+    """A digest of the files under `paths` (relative to `root`): their names and contents,
+    compiled bytecode left out. Two checkouts of the same release give the same digest, so
+    every app server of a release shares its cached pages; any change to a template, a module,
+    a static file or a locked dependency gives another. About 3 MB, read once per process."""
+    digest = hashlib.sha256()
+    files = []
+    for name in paths:
+        path = root / name
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(p for p in path.rglob("*") if p.is_file())
+    for path in sorted(files):
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def is_personal(request) -> bool:
+    """The visitor may see something meant for them alone: a logged-in session, a message."""
+    cookies = request.COOKIES
+    return settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies
+
+
+def storable(request, response) -> bool:
+    """A 200 that is the same for every anonymous visitor."""
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if response.has_header("Content-Encoding"):
+        return False
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):  # the page holds a CSRF token
+        return False
+    session = getattr(request, "session", None)
+    if session is not None and session.modified:
+        return False
+    directives = response.get("Cache-Control", "").lower()
+    return "private" not in directives and "no-store" not in directives
+
+
+def _entry(response) -> dict:
+    """What is stored: the body (gzip-compressed where that is smaller) and the headers every
+    answer from it carries, the caching ones included, worked out once."""
+    patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
+    patch_vary_headers(response, ("Accept-Encoding", "Cookie"))
+    content = response.content
+    compressed = gzip.compress(content, compresslevel=6, mtime=0)
+    headers = {k: v for k, v in response.items() if k.lower() not in UNSTORED_HEADERS}
+    if len(compressed) < len(content):
+        return {"headers": headers, "gzip": compressed}
+    return {"headers": headers, "body": content}
+
+
+def _response(entry, request) -> HttpResponse:
+    response = HttpResponse(headers=entry["headers"])
+    if "gzip" not in entry:
+        response.content = entry["body"]
+    elif re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        response.content = entry["gzip"]
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response.content = gzip.decompress(entry["gzip"])
+    return response
+
+
+# A cache that does not answer (Redis down) must not take the pages down: they are rendered
+# as if nothing were cached, and the failure is logged at most once a minute per process.
+def _cache_get(key):
+    try:
+        return caches[CACHE_ALIAS].get(key)
+    except Exception:
+        _log_failure("read")
+        return None
+
+
+def _cache_set(key, entry):
+    try:
+        caches[CACHE_ALIAS].set(key, entry)
+    except Exception:
+        _log_failure("write")
+
+
+def _log_failure(what):
+    global _log_quiet_until
+    now = time.monotonic()
+    if now >= _log_quiet_until:
+        _log_quiet_until = now + 60
+        logger.warning("页面缓存不可用（%s 失败），页面改为直接生成。", what, exc_info=True)

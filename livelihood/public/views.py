@@ -1,0 +1,952 @@
+"""
+Public pages. Residents see approved figures only: every figure here comes through
+`with_progress()` / `with_latest()` or an approved-only queryset, and every page runs a fixed
+number of queries whatever the amount of data (tests/test_views.py, tests/test_scale.py).
+"""
+
+import datetime
+import logging
+import re
+import sys
+from collections import defaultdict
+from decimal import Decimal
+
+import segno
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
+from django.db.models import Max, Prefetch, Q
+from django.http import Http404, HttpResponse, HttpResponseServerError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from livelihood.data import api
+from livelihood.evaluation import services as evaluation
+from livelihood.models import (
+    Domain,
+    EvaluationRound,
+    Feedback,
+    Figure,
+    Item,
+    LeadUnit,
+    MonthlyReport,
+    Plan,
+    PublicityMonth,
+    Street,
+)
+from livelihood.progress import arithmetic as progress
+from livelihood.progress import method
+from livelihood.progress.querysets import (
+    approved_q,
+    indicator_input,
+    tolerance,
+)
+from livelihood.public import charts
+from livelihood.public.forms import (
+    FeedbackForm,
+    RatingForm,
+    SearchForm,
+)
+from livelihood.voice import ratelimit, satisfaction
+from livelihood.voice import services as voice
+
+logger = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------
+# Shared
+# ------------------------------------------------------------------------------
+def _plan(year=None):
+    """A published plan: the current one (the latest year published) when `year` is None.
+    A draft plan is "not found" on every public page."""
+    plans = Plan.objects.published()
+    if year is None:
+        plan = plans.first()
+        if plan is None:
+            raise Http404("尚未录入年度计划")
+        return plan
+    return get_object_or_404(plans, year=year)
+
+
+def data_month(plan, published_by=None):
+    """The latest month with an approved report: what "数据截至" names."""
+    return MonthlyReport.objects.filter(
+        approved_q("", None, published_by), item__plan=plan
+    ).aggregate(m=Max("month"))["m"]
+
+
+def _items(plan, *, month=None, published_by=None, today=None, **filters):
+    """The plan's items in reading order, each with its snapshot computed."""
+    return list(
+        plan.items.filter(**filters)
+        .with_progress(month, published_by=published_by, today=today)
+        .order_by("domain__number", "order", "code")
+    )
+
+
+def _rollup(items):
+    return progress.rollup((item.snapshot, item.weight) for item in items)
+
+
+def month_end_moment(month: datetime.date) -> datetime.datetime:
+    """The last moment of a month, in the portal's time zone."""
+    next_month = progress.add_months(month, 1)
+    return timezone.make_aware(datetime.datetime.combine(next_month, datetime.time.min)) - (
+        datetime.timedelta(microseconds=1)
+    )
+
+
+def _months(plan) -> list[datetime.date]:
+    """The plan's months that have begun: from the month of issue to now or December."""
+    last = min(plan.last_month, timezone.localdate().replace(day=1))
+    months, month = [], plan.first_month
+    while month <= last:
+        months.append(month)
+        month = progress.add_months(month, 1)
+    return months
+
+
+# ------------------------------------------------------------------------------
+# Home, domain, about
+# ------------------------------------------------------------------------------
+def home(request, year=None):
+    plans = Plan.objects.published()
+    plan = plans.first() if year is None else get_object_or_404(plans, year=year)
+    if plan is None:
+        return render(request, "livelihood/empty.html")
+    month = data_month(plan)
+    items = _items(plan, month=month)
+    by_domain = defaultdict(list)
+    for item in items:
+        by_domain[item.domain_id].append(item)
+    domains = [
+        {"domain": domain, "items": by_domain[domain.pk], "rollup": _rollup(by_domain[domain.pk])}
+        for domain in plan.domains.all()
+    ]
+    latest = (
+        MonthlyReport.objects.approved()
+        .filter(item__plan=plan)
+        .select_related("item__plan")
+        .order_by("-reviewed_at", "-month", "item__code")[:8]
+    )
+    this_month = timezone.localdate().replace(day=1)
+    context = {
+        "plan": plan,
+        "publicity": _publicity_now(plan, this_month),
+        "domains": domains,
+        "overall": _rollup(items),
+        "loaded_count": len(items),
+        "data_month": month,
+        "latest": latest,
+        "units": LeadUnit.objects.filter(items__plan=plan).distinct().order_by("order", "code"),
+        "streets": Street.objects.all(),
+        # A past plan says so, and names the current one.
+        "current_year": plan.year if year is None else plans.values_list("year", flat=True).first(),
+        "rounds": _published_rounds(plan),
+    }
+    return render(request, "livelihood/home.html", context)
+
+
+def _published_rounds(plan):
+    return list(
+        EvaluationRound.objects.filter(plan=plan, state=EvaluationRound.State.PUBLISHED)
+        .select_related("plan")
+        .order_by("cutoff_month")
+    )
+
+
+def _publicity_now(plan, month):
+    """This month's publicity theme of the plan with the items it features, or None: one
+    query (a row per featured item) whether or not there is one."""
+    rows = list(
+        PublicityMonth.objects.filter(plan=plan, month=month)
+        .values("month", "theme", "summary", "campaign", "items__code", "items__title")
+        .order_by("items__domain__number", "items__order", "items__code")
+    )
+    if not rows:
+        return None
+    featured = [
+        {
+            "code": row["items__code"],
+            "title": row["items__title"],
+            "url": reverse("livelihood:item-detail", args=[plan.year, row["items__code"]]),
+        }
+        for row in rows
+        if row["items__code"]
+    ]
+    return {"theme": rows[0], "items": featured}
+
+
+def domain_detail(request, year, number):
+    domain = get_object_or_404(
+        Domain.objects.select_related("plan"),
+        plan__year=year,
+        plan__published=True,
+        number=number,
+    )
+    plan = domain.plan
+    month = data_month(plan)
+    items = _items(plan, month=month, domain=domain)
+    context = {
+        "plan": plan,
+        "domain": domain,
+        "items": items,
+        "rollup": _rollup(items),
+        "data_month": month,
+    }
+    return render(request, "livelihood/domain_detail.html", context)
+
+
+def about(request):
+    plan = Plan.objects.published().first()
+    context = {
+        "plan": plan,
+        "domains": list(plan.domains.all()) if plan else [],
+        "loaded_count": plan.items.count() if plan else 0,
+        "rounds": _published_rounds(plan) if plan else [],
+        "method_rules": method.rules(),
+    }
+    return render(request, "livelihood/about.html", context)
+
+
+# ------------------------------------------------------------------------------
+# Item
+# ------------------------------------------------------------------------------
+def item_detail(request, year, code):
+    item = get_object_or_404(
+        Item.objects.with_progress().prefetch_related("partner_units"),
+        plan__year=year,
+        plan__published=True,
+        code=code,
+    )
+    plan = item.plan
+    indicators = list(item.indicators.all())
+    milestones = list(item.milestones.all())
+    reports = list(
+        MonthlyReport.objects.approved()
+        .filter(item=item)
+        .prefetch_related("figures__street")
+        .order_by("month")
+    )
+    totals = {}  # month -> {indicator id: value}
+    by_street = defaultdict(dict)  # street -> {indicator id: value}, latest month with streets
+    street_month = None
+    for report in reports:
+        totals[report.month] = {
+            f.indicator_id: f.value for f in report.figures.all() if not f.street_id
+        }
+        street_rows = [f for f in report.figures.all() if f.street_id]
+        if street_rows:
+            street_month, by_street = report.month, defaultdict(dict)
+            for figure in street_rows:
+                by_street[figure.street][figure.indicator_id] = figure.value
+    trend = _trend(item, indicators, milestones, reports, totals)
+    context = {
+        "plan": plan,
+        "item": item,
+        "indicators": indicators,
+        "indicator_rows": [
+            {
+                "indicator": indicator,
+                "progress_display": progress.format_percent(row.progress),
+                "expected_display": progress.format_percent(row.expected),
+            }
+            for indicator, row in zip(indicators, item.snapshot.indicators, strict=False)
+        ],
+        "trend": trend,
+        "chart": charts.progress_chart(
+            [f"{row['month'].month}月" for row in trend],
+            [row["progress"] for row in trend],
+            [row["expected"] for row in trend],
+        ),
+        "street_month": street_month,
+        "street_rows": [
+            {
+                "street": street,
+                "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
+            }
+            for street, values in sorted(by_street.items(), key=lambda pair: pair[0].order)
+        ],
+        "changes": _changes(indicators, reports, totals),
+        "latest_report": reports[-1] if reports else None,
+        "milestones": milestones,
+        "data_month": item._last_approved,
+        "qr_svg": _qr_svg(request, item.get_absolute_url()),
+        "satisfaction": satisfaction.item_score(item),
+        **_item_feedback(item),
+    }
+    return render(request, "livelihood/item_detail.html", context)
+
+
+ITEM_PAGE_FEEDBACK = 5
+# What a public page reads of a message: never the contact, which is not even fetched.
+PUBLIC_FEEDBACK_FIELDS = (
+    "pk",
+    "item_id",
+    "state",
+    "message",
+    "name",
+    "show_name",
+    "published_at",
+    "due_on",
+    "answer",
+    "answered_at",
+)
+
+
+def _item_feedback(item):
+    """The latest published messages with their answers, and how many there are (two
+    queries). Only published messages: pending and rejected ones, contacts and names the
+    resident did not ask to show never reach a public page."""
+    published = Feedback.objects.filter(voice.published_q(), item=item)
+    return {
+        "feedback": list(
+            published.only(*PUBLIC_FEEDBACK_FIELDS).order_by("-published_at", "-pk")[
+                :ITEM_PAGE_FEEDBACK
+            ]
+        ),
+        "feedback_count": published.count(),
+        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
+    }
+
+
+def _trend(item, indicators, milestones, reports, totals):
+    """The item's progress and 序时进度 at the end of each reported month, by progress.py."""
+    rows = []
+    # A milestone counts from the month of the approved report (one of `reports`) that marked
+    # it done.
+    month_of = {report.pk: report.month for report in reports}
+    done_in = [
+        month_of[m.reported_in_id] for m in milestones if m.is_done and m.reported_in_id in month_of
+    ]
+    for report in reports:
+        month = report.month
+        specs = [indicator_input(i, _value_at(totals, i.pk, month)) for i in indicators]
+        snapshot = progress.item_progress(
+            indicators=specs,
+            milestones_done=sum(1 for done in done_in if done <= month),
+            milestone_dates=[m.planned_on for m in milestones],
+            has_approved=True,
+            as_of=month,
+            first_month=item.plan.first_month,
+            tolerance=tolerance(),
+            overdue=False,
+        )
+        rows.append(
+            {
+                "month": month,
+                "progress": snapshot.progress,
+                "expected": snapshot.expected,
+                "progress_display": snapshot.progress_display,
+                "expected_display": snapshot.expected_display,
+                "status": snapshot.status,
+                "cells": [
+                    progress.format_plain(totals[month].get(i.pk), i.unit) for i in indicators
+                ],
+            }
+        )
+    return rows
+
+
+def _value_at(totals, indicator_id, month):
+    value = None
+    for reported, values in totals.items():
+        if reported <= month and indicator_id in values:
+            value = values[indicator_id]
+    return value
+
+
+def _changes(indicators, reports, totals):
+    """What each approval published, newest first: the month, when, and each figure's change
+    against the month before."""
+    log, previous = [], {}
+    for report in reports:
+        values = totals.get(report.month, {})
+        entries = []
+        for indicator in indicators:
+            if indicator.pk not in values:
+                continue
+            value, before = values[indicator.pk], previous.get(indicator.pk)
+            change = None if before is None else value - before
+            entries.append(
+                {
+                    "indicator": indicator,
+                    "value": progress.format_plain(value, indicator.unit),
+                    "change": None
+                    if change is None
+                    else ("+" if change >= 0 else "")
+                    + progress.format_plain(change, indicator.unit),
+                }
+            )
+            previous[indicator.pk] = value
+        log.append({"report": report, "entries": entries})
+    return list(reversed(log))
+
+
+def _qr_svg(request, path):
+    """A QR code that opens the page on a phone, as inline SVG (no image request)."""
+    base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
+    url = base.rstrip("/") + path
+    return segno.make(url, error="m").svg_inline(
+        scale=3, dark="#1b1b1b", omitsize=True, svgclass="qr", title=f"在手机上打开：{url}"
+    )
+
+
+# ------------------------------------------------------------------------------
+# Lead units and streets
+# ------------------------------------------------------------------------------
+def unit_detail(request, year, code):
+    plan = _plan(year)
+    unit = get_object_or_404(LeadUnit, code=code)
+    month = data_month(plan)
+    items = _items(plan, month=month, lead_unit=unit)
+    partner_items = list(plan.items.filter(partner_units=unit).select_related("plan"))
+    submissions = defaultdict(list)
+    for item_id, report_month, submitted_at in MonthlyReport.objects.filter(
+        item__plan=plan, item__lead_unit=unit, submitted_at__isnull=False
+    ).values_list("item_id", "month", "submitted_at"):
+        submissions[item_id].append((report_month, timezone.localdate(submitted_at)))
+    due = progress.due_months(
+        plan.first_month, plan.last_month, timezone.localdate(), settings.REPORT_DUE_DAY
+    )
+    per_item = [
+        progress.punctuality(submissions[i.pk], due, settings.REPORT_DUE_DAY) for i in items
+    ]
+    punctual = progress.Punctuality(
+        on_time=sum(p.on_time for p in per_item),
+        late=sum(p.late for p in per_item),
+        missing=sum(p.missing for p in per_item),
+    )
+    context = {
+        "plan": plan,
+        "unit": unit,
+        "answers": voice.answer_counts(
+            Feedback.objects.filter(item__plan=plan, item__lead_unit=unit)
+        ),
+        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
+        "items": items,
+        "rows": list(zip(items, per_item, strict=True)),
+        "partner_items": partner_items,
+        "rollup": _rollup(items),
+        "punctuality": punctual,
+        "data_month": month,
+    }
+    return render(request, "livelihood/unit_detail.html", context)
+
+
+def street_detail(request, year, code):
+    plan = _plan(year)
+    street = get_object_or_404(Street, code=code)
+    figures = list(
+        Figure.objects.filter(
+            approved_q("report__"), street=street, report__item__plan=plan
+        ).values_list("indicator_id", "report__item_id", "report__month", "value")
+    )
+    latest = {}  # indicator id -> (month, value)
+    for indicator_id, _item_id, month, value in figures:
+        if indicator_id not in latest or latest[indicator_id][0] < month:
+            latest[indicator_id] = (month, value)
+    item_ids = {item_id for _, item_id, _, _ in figures}
+    month = data_month(plan)
+    items = _items(plan, month=month, pk__in=item_ids)
+    rows = [
+        {
+            "item": item,
+            "figures": [
+                {
+                    "indicator": indicator,
+                    "value": progress.format_plain(latest[indicator.pk][1], indicator.unit),
+                    "month": latest[indicator.pk][0],
+                }
+                for indicator in item.indicators.all()
+                if indicator.pk in latest
+            ],
+        }
+        for item in items
+    ]
+    context = {"plan": plan, "street": street, "rows": rows, "data_month": month}
+    return render(request, "livelihood/street_detail.html", context)
+
+
+# ------------------------------------------------------------------------------
+# Search and filter
+# ------------------------------------------------------------------------------
+def search(request, year):
+    plan = _plan(year)
+    form = SearchForm(request.GET or None, plan=plan)
+    month = data_month(plan)
+    items, searched = [], False
+    if form.is_valid():
+        searched = any(form.cleaned_data.values())
+        filters = Q()
+        data = form.cleaned_data
+        if data["q"]:
+            for word in data["q"].split():
+                filters &= (
+                    Q(title__icontains=word)
+                    | Q(code__iexact=word)
+                    | Q(source_text__icontains=word)
+                    | Q(indicators__name__icontains=word)
+                    | Q(lead_unit__name__icontains=word)
+                )
+        if data["domain"]:
+            filters &= Q(domain=data["domain"])
+        if data["unit"]:
+            filters &= Q(lead_unit=data["unit"])
+        if data["street"]:
+            filters &= Q(indicators__figures__street=data["street"]) & approved_q(
+                "indicators__figures__report__"
+            )
+        ids = plan.items.filter(filters).values("pk")
+        items = _items(plan, month=month, pk__in=ids)
+        if data["status"]:
+            wanted = data["status"]
+            items = [
+                i for i in items if i.status.value == wanted or (wanted == "overdue" and i.overdue)
+            ]
+    context = {
+        "plan": plan,
+        "form": form,
+        "items": items,
+        "searched": searched,
+        "data_month": month,
+    }
+    return render(request, "livelihood/search.html", context)
+
+
+# ------------------------------------------------------------------------------
+# The plan as published at the end of a month
+# ------------------------------------------------------------------------------
+def month_index(request, year):
+    plan = _plan(year)
+    months = _months(plan)
+    return render(
+        request, "livelihood/month_index.html", {"plan": plan, "months": list(reversed(months))}
+    )
+
+
+def month_detail(request, year, month):
+    plan = _plan(year)
+    try:
+        chosen = datetime.date(int(month[:4]), int(month[5:7]), 1)
+    except ValueError:
+        raise Http404("月份无效") from None
+    months = _months(plan)
+    if chosen not in months:
+        raise Http404("该月份不在计划期内或尚未到来")
+    published_by = month_end_moment(chosen)
+    previous_month = progress.add_months(chosen, -1)
+    # The data month of each view is asked once; left to with_progress() it would be asked
+    # again for every item.
+    shown_month = data_month(plan, published_by)
+    items = _items(plan, month=shown_month, published_by=published_by, today=published_by.date())
+    if previous_month in months:
+        earlier_by = month_end_moment(previous_month)
+        earlier = {
+            item.pk: item
+            for item in _items(
+                plan,
+                month=data_month(plan, earlier_by),
+                published_by=earlier_by,
+                today=earlier_by.date(),
+            )
+        }
+    else:
+        earlier = {}
+    rows, changed = [], 0
+    for item in items:
+        before = earlier.get(item.pk)
+        # The 完成 column shows each item's progress uncapped: the change is the difference
+        # of the two numbers shown, not of the capped values the roll-ups use.
+        delta = None
+        if before is not None:
+            delta = progress.percent_change(
+                item.snapshot.progress_uncapped, before.snapshot.progress_uncapped
+            )
+        status_changed = before is not None and before.status is not item.status
+        changed += bool(status_changed or delta)
+        rows.append(
+            {
+                "item": item,
+                "before": before,
+                "delta": delta,
+                "delta_display": None if not delta else _points(delta),
+                "status_changed": status_changed,
+            }
+        )
+    context = {
+        "plan": plan,
+        "month": chosen,
+        "published_by": published_by,
+        "previous_month": previous_month if previous_month in months else None,
+        "next_month": progress.add_months(chosen, 1)
+        if progress.add_months(chosen, 1) in months
+        else None,
+        "rows": rows,
+        "overall": _rollup(items),
+        "changed": changed,
+        "data_month": shown_month,
+    }
+    return render(request, "livelihood/month_detail.html", context)
+
+
+def _points(points):
+    return f"{'+' if points > 0 else ''}{progress.format_number(points)} 个百分点"
+
+
+# ------------------------------------------------------------------------------
+# Every year's plan
+# ------------------------------------------------------------------------------
+def plan_list(request):
+    """The current plan and every past one with its final standing (the latest approved
+    figures of each), in a fixed number of queries whatever the number of years."""
+    plans = list(Plan.objects.published())
+    items = (
+        Item.objects.filter(plan__in=plans)
+        .with_progress()
+        .order_by("plan", "domain__number", "order", "code")
+    )
+    by_plan = defaultdict(list)
+    for item in items:
+        by_plan[item.plan_id].append(item)
+    months = dict(
+        MonthlyReport.objects.filter(approved_q(), item__plan__in=plans)
+        .order_by()
+        .values_list("item__plan")
+        .annotate(m=Max("month"))
+    )
+    rounds = defaultdict(list)
+    for round_ in _rounds_of(plans):
+        rounds[round_.plan_id].append(round_)
+    rows = [
+        {
+            "plan": plan,
+            "rollup": _rollup(by_plan[plan.pk]),
+            "loaded_count": len(by_plan[plan.pk]),
+            "data_month": months.get(plan.pk),
+            "rounds": rounds[plan.pk],
+        }
+        for plan in plans
+    ]
+    return render(
+        request,
+        "livelihood/plan_list.html",
+        {"rows": rows, "plan": plans[0] if plans else None, "current": plans[0] if plans else None},
+    )
+
+
+def _rounds_of(plans):
+    return (
+        EvaluationRound.objects.filter(plan__in=plans, state=EvaluationRound.State.PUBLISHED)
+        .select_related("plan")
+        .order_by("cutoff_month")
+    )
+
+
+# ------------------------------------------------------------------------------
+# Evaluation results, once published
+# ------------------------------------------------------------------------------
+def evaluation_index(request, year):
+    plan = _plan(year)
+    return render(
+        request,
+        "livelihood/evaluation_index.html",
+        {"plan": plan, "rounds": _published_rounds(plan)},
+    )
+
+
+def evaluation_detail(request, year, kind):
+    """A published round: the ranking and each criterion's share. No rater, no comment:
+    the results are read from the frozen scores, which hold neither."""
+    plan = _plan(year)
+    round_ = get_object_or_404(
+        EvaluationRound.objects.select_related("plan"),
+        plan=plan,
+        kind=kind,
+        state=EvaluationRound.State.PUBLISHED,
+    )
+    table = evaluation.results(round_)
+    total_weight = sum((c.weight for c in table.criteria), Decimal(0))
+    criteria = [
+        {
+            "criterion": c,
+            "share": progress.format_percent(c.weight / total_weight if total_weight else None),
+        }
+        for c in table.criteria
+    ]
+    context = {"plan": plan, "round": round_, "table": table, "criteria": criteria}
+    return render(request, "livelihood/evaluation_detail.html", context)
+
+
+# ------------------------------------------------------------------------------
+# Residents' voice: feedback and satisfaction (livelihood/voice/services.py, satisfaction.py)
+# ------------------------------------------------------------------------------
+# The forms live on their own small pages: they carry a CSRF token and may set a cookie, so
+# they are never cached, while the item page that links to them stays cached for everyone.
+def _item(year, code):
+    return get_object_or_404(
+        Item.objects.select_related("plan", "lead_unit", "domain"),
+        plan__year=year,
+        plan__published=True,  # a draft plan's items take neither feedback nor votes
+        code=code,
+    )
+
+
+def _refused(request, template, context, message):
+    """A submission refused (too many, queue full): the form again, with what the resident
+    wrote, and why it was not taken, in Chinese (HTTP 429)."""
+    response = render(request, template, context | {"refusal": message}, status=429)
+    response["Retry-After"] = str(ratelimit.retry_after(request))
+    return response
+
+
+def _within_limits(request, item, kind: str) -> bool:
+    """Count this submission per client address and per item; False when either is over."""
+    limits = {
+        "feedback": (settings.FEEDBACK_LIMIT_PER_ADDRESS, settings.FEEDBACK_LIMIT_PER_ITEM),
+        "vote": (settings.VOTE_LIMIT_PER_ADDRESS, settings.VOTE_LIMIT_PER_ITEM),
+    }[kind]
+    address = ratelimit.client_address(request)
+    if not ratelimit.hit(request, f"{kind}-address", limits[0]):
+        logger.warning("提交过于频繁（%s，地址 %s），已拒绝。", kind, address)
+        return False
+    if not ratelimit.hit(request, f"{kind}-item", limits[1], key=lambda *_: str(item.pk)):
+        logger.warning("事项 %s 的%s提交过于频繁，已拒绝。", item.code, kind)
+        return False
+    return True
+
+
+TOO_MANY_FEEDBACK = "提交过于频繁，请稍后再试。如有急事，请拨打页面底部的咨询电话。"
+TOO_MANY_VOTES = "评价提交过于频繁，请稍后再试。"
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def item_feedback(request, year, code):
+    item = _item(year, code)
+    form = FeedbackForm(request.POST or None)
+    context = {
+        "plan": item.plan,
+        "item": item,
+        "form": form,
+        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
+    }
+    template = "livelihood/feedback_form.html"
+    if request.method == "POST" and (form.is_bot or form.is_valid()):
+        if not _within_limits(request, item, "feedback"):
+            return _refused(request, template, context, TOO_MANY_FEEDBACK)
+        if form.is_bot:
+            logger.info("留言表单的隐藏字段被填写，按自动提交处理，未保存：%s", item.code)
+        else:
+            data = form.cleaned_data
+            try:
+                voice.feedback_submit(
+                    item=item,
+                    message=data["message"],
+                    name=data["name"],
+                    show_name=data["show_name"],
+                    contact=data["contact"],
+                )
+            except voice.QueueFull as refusal:
+                return _refused(request, template, context, refusal.message)
+        return redirect("livelihood:item-feedback-thanks", item.plan.year, item.code)
+    return render(request, template, context)
+
+
+def item_feedback_thanks(request, year, code):
+    item = _item(year, code)
+    context = {
+        "plan": item.plan,
+        "item": item,
+        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
+    }
+    return render(request, "livelihood/feedback_thanks.html", context)
+
+
+def item_messages(request, year, code):
+    """Every published message of an item with its answer, newest first, 20 a page."""
+    item = _item(year, code)
+    published = (
+        Feedback.objects.filter(voice.published_q(), item=item)
+        .only(*PUBLIC_FEEDBACK_FIELDS)
+        .order_by("-published_at", "-pk")
+    )
+    page = Paginator(published, 20).get_page(request.GET.get("page"))
+    context = {
+        "plan": item.plan,
+        "item": item,
+        "page": page,
+        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
+    }
+    return render(request, "livelihood/item_messages.html", context)
+
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def _voter_token(request) -> str | None:
+    token = request.COOKIES.get(settings.VOTER_COOKIE_NAME, "")
+    return token if TOKEN_PATTERN.fullmatch(token) else None
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def item_rate(request, year, code):
+    """Rate an item once a month per browser: a random token in a cookie, its keyed hash in
+    the vote (livelihood/voice/satisfaction.py)."""
+    item = _item(year, code)
+    token = _voter_token(request)
+    form = RatingForm(request.POST or None)
+    status = 200
+    voted = satisfaction.has_voted(item, token)
+    if request.method == "POST" and (form.is_bot or form.is_valid()):
+        if not _within_limits(request, item, "vote"):
+            context = {"plan": item.plan, "item": item, "form": form, "voted": voted}
+            return _refused(request, "livelihood/rate_form.html", context, TOO_MANY_VOTES)
+        if form.is_bot:
+            logger.info("评价表单的隐藏字段被填写，按自动提交处理，未保存：%s", item.code)
+            return redirect(reverse("livelihood:item-detail", args=[year, code]) + "#satisfaction")
+        token = token or satisfaction.new_token()
+        try:
+            satisfaction.vote_cast(
+                item=item,
+                token=token,
+                rating=form.cleaned_data["rating"],
+                aware=form.cleaned_data["aware"],
+            )
+        except satisfaction.AlreadyVoted:
+            voted, status = True, 409
+        else:
+            response = redirect(
+                reverse("livelihood:item-rate-thanks", args=[item.plan.year, item.code])
+            )
+            response.set_cookie(
+                settings.VOTER_COOKIE_NAME,
+                token,
+                max_age=satisfaction.VOTER_COOKIE_AGE,
+                httponly=True,
+                samesite="Lax",
+                # Always Secure in production: a __Host- cookie without it is dropped.
+                secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+            )
+            return response
+    context = {"plan": item.plan, "item": item, "form": form, "voted": voted}
+    return render(request, "livelihood/rate_form.html", context, status=status)
+
+
+def item_rate_thanks(request, year, code):
+    item = _item(year, code)
+    return render(request, "livelihood/rate_thanks.html", {"plan": item.plan, "item": item})
+
+
+# ------------------------------------------------------------------------------
+# Publicity: the calendar of monthly themes
+# ------------------------------------------------------------------------------
+def publicity(request, year):
+    plan = _plan(year)
+    featured = Item.objects.select_related("plan").order_by("domain__number", "order", "code")
+    months = list(
+        plan.publicity_months.prefetch_related(Prefetch("items", queryset=featured)).order_by(
+            "month"
+        )
+    )
+    by_number = {m.month.month: m for m in months}
+    today = timezone.localdate()
+    calendar = [
+        {
+            "number": number,
+            "entry": by_number.get(number),
+            "current": today.year == plan.year and today.month == number,
+        }
+        for number in range(1, 13)
+    ]
+    context = {
+        "plan": plan,
+        "calendar": calendar,
+        "campaigns": [m for m in months if m.campaign],
+        "has_entries": bool(months),
+    }
+    return render(request, "livelihood/publicity.html", context)
+
+
+# ------------------------------------------------------------------------------
+# Errors
+# ------------------------------------------------------------------------------
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent without a valid token (cookies off, a stale page)."""
+    return render(request, "403_csrf.html", {"plan": Plan.objects.first()}, status=403)
+
+
+BAD_REQUEST = "请求无效：参数无法识别或数量过多。"
+
+
+def bad_request(request, exception):
+    """A request Django refuses before any view (too many parameters, a forged host): the
+    400 page in Chinese, or under the API's address its JSON error."""
+    if request.path_info.startswith("/api/"):
+        return api.error_response(api.bad_parameter(BAD_REQUEST))
+    return render(request, "400.html", {"plan": Plan.objects.published().first()}, status=400)
+
+
+def page_not_found(request, exception):
+    """The 404 page; under the API's address its JSON error, also for an address no API
+    route can match (a line break in it, which the catch-all route does not take)."""
+    if request.path_info.startswith("/api/"):
+        return api.error_response(api.not_found(api.UNKNOWN_ADDRESS))
+    return render(request, "404.html", {"plan": Plan.objects.published().first()}, status=404)
+
+
+SERVER_ERROR_PLAIN = (
+    '<!DOCTYPE html><html lang="zh-Hans"><meta charset="utf-8"><title>系统暂时出错</title>'
+    "<h1>系统暂时出错</h1><p>请稍后再试。</p></html>"
+)
+
+
+OUTAGE_PLAIN = (
+    '<!DOCTYPE html><html lang="zh-Hans"><meta charset="utf-8"><title>系统维护中</title>'
+    "<h1>系统维护中，请稍后再试</h1><p>平台的数据服务暂时无法访问，请过几分钟再刷新本页。</p></html>"
+)
+
+# What a database that does not answer raises (refused or lost connection, a server shutting
+# down, a cancelled statement, SQLite's "database is locked" or "disk is full"): the request
+# may succeed if tried again later. Other database errors (a bad query, a broken constraint)
+# are defects and stay 500s.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def server_error(request):
+    """Rendered without context processors: the database may be what failed. If the page
+    itself cannot be rendered (a missing static-files manifest, a broken template), a plain
+    page in the same words, rather than an error while reporting an error.
+
+    Django calls this handler inside its `except` clause, wherever the exception came from
+    (a view, a middleware, a context processor), so the exception is at hand: a database
+    that is not answering gets the 503 page instead (`database_unavailable`)."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
+    try:
+        content = loader.get_template("500.html").render()
+    except Exception:
+        logger.exception("500 页面无法生成，改用纯文本页面。")
+        content = SERVER_ERROR_PLAIN
+    return HttpResponseServerError(content)
+
+
+def database_unavailable(request):
+    """503 Service Unavailable with Retry-After (OUTAGE_RETRY_AFTER_SECONDS): the database is
+    down or restarting. Built from the template alone, like the 500 page; never stored by a
+    cache on the way."""
+    try:
+        content = loader.get_template("503.html").render()
+    except Exception:
+        logger.exception("503 页面无法生成，改用纯文本页面。")
+        content = OUTAGE_PLAIN
+    response = HttpResponse(content, status=503)
+    response.headers["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
