@@ -504,7 +504,8 @@ def judge_restart(options, cycles, records):
             outage_uncached
             and len(answers_503) == len(outage_uncached)
             # Pages already in the cache go on being served
-            # (livelihood/operations/publication.py); a run where they did not is what caught the portal's signals left unconnected.
+            # (livelihood/operations/publication.py); a run where they did not is what caught
+            # the portal's signals left unconnected.
             and outage_cached
             and figures["outage_cached_200"] == len(outage_cached)
             and max(latencies) < options.hang_seconds

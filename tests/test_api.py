@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openapi_spec_validator import validate
 
-from livelihood.data import api
+from livelihood.data import base
 from livelihood.data.openapi import description
 from livelihood.operations import scale
 
@@ -207,10 +207,10 @@ def test_figure_pages_follow_next_to_the_end(client, make_item, make_indicator, 
 
 
 def test_page_size_has_a_fixed_maximum(client, published):
-    assert api.MAX_PAGE_SIZE == 1000
+    assert base.MAX_PAGE_SIZE == 1000
     assert client.get(PREFIX + "/plans/2024/figures?limit=1000").status_code == 200
     assert client.get(PREFIX + "/plans/2024/figures?limit=1001").status_code == 400
-    assert client.get(PREFIX + "/plans/2024/figures").json()["limit"] == api.DEFAULT_PAGE_SIZE
+    assert client.get(PREFIX + "/plans/2024/figures").json()["limit"] == base.DEFAULT_PAGE_SIZE
 
 
 def test_units_and_streets(client, published, street, unit):

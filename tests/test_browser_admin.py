@@ -25,7 +25,7 @@ from livelihood.models import (
     MonthlyReport,
     Plan,
 )
-from livelihood.public.views import month_end_moment
+from livelihood.progress.selectors import month_end_moment
 from tests.browser import Step, walk
 from tests.test_browser import chromium, portal_data, transactional_db  # noqa: F401
 

@@ -24,7 +24,7 @@ from livelihood.models import (
     Feedback,
     Plan,
 )
-from livelihood.public.views import month_end_moment
+from livelihood.progress.selectors import month_end_moment
 
 MIN_REQUESTS = 5000
 SEED = 20241129

@@ -22,7 +22,7 @@ from livelihood.models import (
     PeerReview,
     SatisfactionVote,
 )
-from livelihood.public.views import month_end_moment
+from livelihood.progress.selectors import month_end_moment
 from livelihood.voice.satisfaction import satisfaction_scores
 
 pytestmark = pytest.mark.django_db

@@ -40,7 +40,7 @@ from livelihood.models import (
     LeadUnit,
     Plan,
 )
-from livelihood.reporting import board
+from livelihood.progress.selectors import plan_months
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -69,7 +69,7 @@ def month_choices(user) -> list[tuple[str, str]]:
     unit = None if is_coordinator(user) else unit_of(user)
     if unit is not None:
         plans = plans.filter(items__lead_unit=unit).distinct()
-    months = sorted({m for plan in plans for m in board.plan_months(plan)}, reverse=True)
+    months = sorted({m for plan in plans for m in plan_months(plan)}, reverse=True)
     return [(f"{m:%Y-%m}", imports.month_label(m)) for m in months]
 
 

@@ -20,18 +20,15 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.urls import reverse
 
-from livelihood.data import resources
-from livelihood.data.opendata import to_json
+from livelihood.data import openapi, resources
+from livelihood.data.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES, to_json
 from livelihood.models import (
     Item,
     Plan,
 )
 
-MAX_PAGE_SIZE = 1000
-DEFAULT_PAGE_SIZE = 200
 JSON = "application/json; charset=utf-8"
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-SCOPES = ("district", "street")
 UNKNOWN_ADDRESS = "接口地址不存在，可用的接口见 /api/v1/openapi.json。"
 
 
@@ -242,9 +239,7 @@ def street_list(request):
 
 @api_view
 def openapi_description(request):
-    from livelihood.data.openapi import description
-
-    return description()
+    return openapi.description()
 
 
 @api_view

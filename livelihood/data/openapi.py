@@ -10,11 +10,7 @@ key the description does not name.
 import functools
 
 from livelihood.data import resources
-from livelihood.data.api import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    SCOPES,
-)
+from livelihood.data.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES, TERMS
 from livelihood.progress import method
 
 JSON_TYPES = {
@@ -113,8 +109,6 @@ def query(name: str, description: str, schema: dict) -> dict:
 
 @functools.cache
 def description() -> dict:
-    from livelihood.data.opendata import TERMS
-
     schemas = {
         "Plan": record_schema(resources.PublicPlanResource, "一个年度计划及其总体进度。"),
         "Domain": record_schema(resources.PublicDomainResource, "一个领域及其进度。"),

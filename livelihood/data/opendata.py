@@ -12,7 +12,6 @@ Open data for everyone: the data page and the downloads of each plan year's data
 
 import csv
 import datetime
-import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -29,6 +28,13 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from livelihood.data import resources
+from livelihood.data.base import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    SOURCE,
+    TERMS,
+    to_json,
+)
 from livelihood.data.spreadsheet import neutralise
 from livelihood.models import (
     MonthlyReport,
@@ -36,6 +42,7 @@ from livelihood.models import (
 )
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
+from livelihood.progress.selectors import data_month
 from livelihood.public.feeds import FEED_SIZE
 
 FORMATS = {
@@ -46,13 +53,6 @@ FORMATS = {
 DATASETS = {resource.slug: resource for resource in resources.DOWNLOADS}
 BATCH = 500  # rows per chunk of a streamed response
 
-SOURCE = "瑶海区民生实事进度公开平台（瑶海区民生工作领导小组办公室）"
-TERMS = (
-    "本数据由瑶海区民生工作领导小组办公室依据各牵头单位月度填报、经审核后发布，只含已审核公开的数据。"
-    "任何单位和个人可免费获取、复制、传播和开发利用，包括用于商业用途，无需申请；"
-    "使用时请注明来源“瑶海区民生实事进度公开平台”和数据截至月份，不得歪曲、篡改数据原意。"
-    "“演示数据”为“是”的行由系统生成，并非实际填报，不得引用。"
-)
 TYPE_LABELS = {
     resources.STRING: "文本",
     resources.INTEGER: "整数",
@@ -96,19 +96,6 @@ def xlsx_cell(value):
     if isinstance(value, str):
         return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)) or None  # "" as an empty cell
     return value
-
-
-def json_default(value):
-    """JSON numbers for Decimals (an integer when whole), ISO 8601 for dates."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime.date | datetime.datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} 无法写成 JSON")
-
-
-def to_json(data) -> str:
-    return json.dumps(data, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 # ------------------------------------------------------------------------------
@@ -245,14 +232,8 @@ def field_docs(resource) -> list[dict]:
     ]
 
 
-def plan_data_month(plan) -> datetime.date | None:
-    return MonthlyReport.objects.filter(approved_q(), item__plan=plan).aggregate(m=Max("month"))[
-        "m"
-    ]
-
-
 def download_meta(plan, resource) -> dict:
-    month = plan_data_month(plan)
+    month = data_month(plan)
     return {
         "dataset": resource.slug,
         "title": resource.label,
@@ -297,11 +278,6 @@ def download(request, year, dataset, fmt):
 
 
 def data_page(request):
-    from livelihood.data.api import (
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-    )
-
     plans = list(Plan.objects.published().order_by("-year"))
     months = dict(
         MonthlyReport.objects.filter(approved_q())

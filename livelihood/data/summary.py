@@ -73,7 +73,7 @@ from livelihood.models import (
 )
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import approved_q
-from livelihood.public.views import data_month
+from livelihood.progress.selectors import data_month
 
 ITEM_CHUNK = 100
 

@@ -29,7 +29,7 @@ from livelihood.models import (
     PeerReview,
     Plan,
 )
-from livelihood.public.views import month_end_moment
+from livelihood.progress.selectors import month_end_moment
 
 State = EvaluationRound.State
 

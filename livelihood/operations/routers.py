@@ -23,6 +23,8 @@ import contextvars
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from livelihood.operations.visitors import is_personal
+
 REPLICA = "replica"
 _public_read = contextvars.ContextVar("yaohai_public_read", default=False)
 
@@ -53,8 +55,6 @@ class PublicReadRouter:
 
 
 def is_public_read(request) -> bool:
-    from livelihood.public.cache import is_personal
-
     match = request.resolver_match
     return (
         request.method in ("GET", "HEAD")

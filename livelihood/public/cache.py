@@ -40,7 +40,6 @@ from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
 from django.http import HttpResponse
 from django.middleware.gzip import re_accepts_gzip
@@ -54,6 +53,7 @@ from django.utils.cache import (
 from django.utils.http import http_date
 
 from livelihood.operations import publication
+from livelihood.operations.visitors import is_personal
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +158,6 @@ def code_digest(root: Path, paths) -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
-
-
-def is_personal(request) -> bool:
-    """The visitor may see something meant for them alone: a logged-in session, a message."""
-    cookies = request.COOKIES
-    return settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies
 
 
 def storable(request, response) -> bool:

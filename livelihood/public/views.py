@@ -46,6 +46,7 @@ from livelihood.progress.querysets import (
     indicator_input,
     tolerance,
 )
+from livelihood.progress.selectors import data_month, month_end_moment, plan_months
 from livelihood.public import charts
 from livelihood.public.forms import (
     FeedbackForm,
@@ -73,13 +74,6 @@ def _plan(year=None):
     return get_object_or_404(plans, year=year)
 
 
-def data_month(plan, published_by=None):
-    """The latest month with an approved report: what "数据截至" names."""
-    return MonthlyReport.objects.filter(
-        approved_q("", None, published_by), item__plan=plan
-    ).aggregate(m=Max("month"))["m"]
-
-
 def _items(plan, *, month=None, published_by=None, today=None, **filters):
     """The plan's items in reading order, each with its snapshot computed."""
     return list(
@@ -91,24 +85,6 @@ def _items(plan, *, month=None, published_by=None, today=None, **filters):
 
 def _rollup(items):
     return progress.rollup((item.snapshot, item.weight) for item in items)
-
-
-def month_end_moment(month: datetime.date) -> datetime.datetime:
-    """The last moment of a month, in the portal's time zone."""
-    next_month = progress.add_months(month, 1)
-    return timezone.make_aware(datetime.datetime.combine(next_month, datetime.time.min)) - (
-        datetime.timedelta(microseconds=1)
-    )
-
-
-def _months(plan) -> list[datetime.date]:
-    """The plan's months that have begun: from the month of issue to now or December."""
-    last = min(plan.last_month, timezone.localdate().replace(day=1))
-    months, month = [], plan.first_month
-    while month <= last:
-        months.append(month)
-        month = progress.add_months(month, 1)
-    return months
 
 
 # ------------------------------------------------------------------------------
@@ -524,7 +500,7 @@ def search(request, year):
 # ------------------------------------------------------------------------------
 def month_index(request, year):
     plan = _plan(year)
-    months = _months(plan)
+    months = plan_months(plan)
     return render(
         request, "livelihood/month_index.html", {"plan": plan, "months": list(reversed(months))}
     )
@@ -536,7 +512,7 @@ def month_detail(request, year, month):
         chosen = datetime.date(int(month[:4]), int(month[5:7]), 1)
     except ValueError:
         raise Http404("月份无效") from None
-    months = _months(plan)
+    months = plan_months(plan)
     if chosen not in months:
         raise Http404("该月份不在计划期内或尚未到来")
     published_by = month_end_moment(chosen)

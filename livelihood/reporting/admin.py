@@ -30,6 +30,7 @@ from livelihood.models import (
     Plan,
 )
 from livelihood.progress import arithmetic as progress
+from livelihood.progress.selectors import plan_months
 from livelihood.reporting import board, services
 from livelihood.reporting.forms import (
     DecisionForm,
@@ -93,7 +94,7 @@ class ReportWorkflowAdmin:
         items = scoped_items(request)
         today = timezone.localdate()
         plans = Plan.objects.filter(items__in=items).distinct()
-        months = sorted({m for plan in plans for m in board.plan_months(plan, today)}, reverse=True)
+        months = sorted({m for plan in plans for m in plan_months(plan, today)}, reverse=True)
         if request.method == "POST":
             form = OpenReportForm(request.POST, items=items, months=months)
             if form.is_valid():
@@ -323,7 +324,7 @@ class ReportWorkflowAdmin:
             if number.isdigit():
                 domain = next((d for d in domains if d.number == int(number)), None)
                 items = items.filter(domain=domain) if domain else items.none()
-            months = board.plan_months(plan, today)
+            months = plan_months(plan, today)
             rows = board.grid(items, months, today)
         table = [(item, [(c, self._cell_url(c)) for c in cells]) for item, cells in rows]
         context = self._context(

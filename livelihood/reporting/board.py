@@ -17,6 +17,7 @@ from django.utils import timezone
 from livelihood.models import MonthlyReport
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import REPORTED_STATES
+from livelihood.progress.selectors import plan_months
 
 LABELS = {
     "draft": "草稿",
@@ -50,17 +51,6 @@ class Cell:
         if self.key in ("missing", "draft", "returned") and not self.overdue:
             text += f"，应于{self.due.month}月{self.due.day}日前报送"
         return text
-
-
-def plan_months(plan, today: datetime.date | None = None) -> list[datetime.date]:
-    """The plan's months that have begun: from the month of issue to now or December."""
-    today = today or timezone.localdate()
-    last = min(plan.last_month, today.replace(day=1))
-    months, month = [], plan.first_month
-    while month <= last:
-        months.append(month)
-        month = progress.add_months(month, 1)
-    return months
 
 
 def cell(item, month, report, today, due_day=None) -> Cell:
