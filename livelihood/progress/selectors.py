@@ -10,15 +10,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from livelihood.progress import arithmetic as progress
-from livelihood.progress.querysets import approved_q
+from livelihood.progress.querysets import _model, approved_q
 
 
 def data_month(plan, published_by=None) -> datetime.date | None:
     """The latest month with an approved report (approved by `published_by`, when given): what
     "数据截至" names."""
-    from livelihood.models import MonthlyReport
-
-    return MonthlyReport.objects.filter(
+    return _model("MonthlyReport").objects.filter(
         approved_q("", None, published_by), item__plan=plan
     ).aggregate(m=Max("month"))["m"]
 
