@@ -78,11 +78,9 @@ class PublicField(fields.Field):
 
 
 def percent(fraction: Decimal | None) -> Decimal | None:
-    """A fraction as the number of percent the pages show: one decimal, as
-    `progress.format_percent` rounds it (0.31304 → 31.3)."""
-    if fraction is None:
-        return None
-    return (fraction * progress.HUNDRED).quantize(Decimal("0.1"))
+    """A fraction as the number of percent the pages show: one decimal, rounded half up
+    (四舍五入) by `progress.percent` as the pages round it (0.31304 → 31.3, 0.1225 → 12.3)."""
+    return progress.percent(fraction)
 
 
 def month_text(month: datetime.date | None) -> str | None:

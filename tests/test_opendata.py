@@ -184,6 +184,18 @@ def test_json_progress_is_what_the_item_page_shows(client, published):
     assert f"{indicator_row['progress']}%" == page.context["indicator_rows"][0]["progress_display"]
 
 
+def test_percentages_round_half_up_as_the_pages_do(client, make_item, make_indicator, report):
+    """12.25% is 12.3% on the item page (四舍五入, the published method); a download rounding
+    half to even would say 12.2%."""
+    item = make_item("1-1")
+    report(item, "2024-06", {make_indicator(item, "400"): "49"})
+    shown = client.get(item.get_absolute_url()).context["item"].snapshot.progress_display
+    row = json_rows(client.get(download_url("items", "json")))[0]
+    assert shown == "12.3%" and row["progress"] == 12.3
+    assert json_rows(client.get(download_url("indicators", "json")))[0]["progress"] == 12.3
+    assert csv_rows(client.get(download_url("items", "csv")))[0]["完成进度（%）"] == "12.3"
+
+
 def test_plan_and_domain_rows_roll_up_like_the_home_page(client, published):
     home = client.get(reverse("livelihood:home"))
     overall = home.context["overall"]
