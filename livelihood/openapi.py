@@ -27,8 +27,8 @@ def field_schema(field) -> dict:
     if field.nullable:
         schema["type"] = [schema["type"], "null"]
     if field.enum:
-        schema["enum"] = list(field.enum)
-    unit = "（单位：%）" if field.unit == resources.PERCENT else ""
+        schema["enum"] = [*field.enum, None] if field.nullable else list(field.enum)
+    unit = f"（单位：{field.unit}）" if field.unit else ""
     schema["description"] = f"{field.column_name}{unit}。{field.help}".rstrip("。") + "。"
     return schema
 

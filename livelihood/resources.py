@@ -539,8 +539,9 @@ class PublicIndicatorResource(PublicResource):
     has_monthly_plan = PublicField(
         "设有月度计划",
         type=BOOLEAN,
-        help="是：序时进度按月度计划值计算（见数据集 planned-values）；"
-        "否：数量类、比率类按印发当月至12月平均推进，标准类、定性类按节点的计划完成日期。",
+        help="是：本指标有月度计划值（见“月度计划值”数据集 planned-values）。"
+        "累计数、比率类指标设有月度计划且目标不为 0 的，序时进度按计划值计算；"
+        "其余累计数、比率类按印发当月至12月平均推进；标准类、定性类总是按工作节点的计划完成日期。",
     )
     latest_value = PublicField(
         "最新审核数值（基本单位）",
@@ -608,17 +609,25 @@ class PublicMilestoneResource(PublicResource):
 
     plan_year = PublicField("年度", type=INTEGER)
     item_code = PublicField("事项编号")
-    number = PublicField("节点序号", type=INTEGER)
+    number = PublicField("节点序号", type=INTEGER, help="在本事项内的序号。")
     title = PublicField("节点")
     planned_on = PublicField(
         "计划完成日期",
         type=DATE,
-        help="标准类、定性类指标的序时进度按它计算："
-        "计划在数据截至月份月底前完成的节点数 ÷ 计划节点数。",
+        help="标准类、定性类指标（以及来源文件未列指标的事项）的序时进度按它计算："
+        "计划完成日期不晚于数据截至月份月底的节点数 ÷ 本事项的计划节点数。",
     )
-    done = PublicField("已完成", type=BOOLEAN, help="是：经审核公开的月度报告确认已完成。")
+    done = PublicField(
+        "已完成",
+        type=BOOLEAN,
+        help="是：经审核公开的月度报告确认已完成。在尚未审核公开（待审核、已退回或重新打开更正中）"
+        "的报告中填报完成的，在该报告审核公开前为否。",
+    )
     done_on = PublicField(
-        "实际完成日期", type=DATE, nullable=True, help="尚未完成（或未经审核公开）时为空。"
+        "实际完成日期",
+        type=DATE,
+        nullable=True,
+        help="牵头单位填报的完成日期；尚未完成（或未经审核公开）时为空。",
     )
     reported_month = PublicField(
         "确认完成的报告月份",
@@ -687,8 +696,9 @@ class PublicPlannedValueResource(PublicResource):
     value = PublicField(
         "计划累计值（基本单位）",
         type=NUMBER,
-        help="到该月底计划达到的累计值，按基本单位。序时进度 = 数据截至月份及以前最近一个月的计划值"
-        " ÷ 目标（折合基本单位），最多按 100% 计。",
+        help="到该月底计划达到的累计值，按基本单位（指标的目标值 × 单位倍数为同一单位的目标）。"
+        "累计数、比率类指标的序时进度 = 数据截至月份及以前最近一个计划月份的计划值 ÷ 目标，"
+        "最多按 100% 计；数据截至月份早于第一个计划月份时为 0。",
     )
 
     def get_queryset(self):
@@ -710,23 +720,36 @@ class PublicPlannedValueResource(PublicResource):
 # ------------------------------------------------------------------------------
 # Monthly reports and corrections
 # ------------------------------------------------------------------------------
+# A report's state as the open data names it: a returned report that had been approved
+# before (reopened by the office for a correction, services.report_reopen) is told apart
+# from one returned at its first review. Drafts, never submitted, are not in the open data.
 REPORT_STATES = {
     "approved": "已审核公开",
-    "submitted": "已报送，待审核",
-    "returned": "已退回修改（含重新打开）",
-    "draft": "修改中，尚未重新报送",
+    "submitted": "已报送待审核",
+    "returned": "已退回修改",
+    "reopened": "重新打开更正中",
 }
+CONFIDENCE_LABELS = dict(MonthlyReport.Confidence.choices)
+
+
+def report_state(state: str, reopened_at) -> str:
+    if state == MonthlyReport.State.RETURNED and reopened_at is not None:
+        return "reopened"
+    return state
 
 
 class PublicReportResource(PublicResource):
     """Every monthly report that has been submitted at least once: when it was due, submitted
     and approved, so that anyone can check 逾期未报 and the on-time rates. What a report says
-    (narrative, delay reason) only once it is approved; never who wrote or reviewed it, nor
-    why it was returned."""
+    (narrative, delay reason, confidence) only while it is approved; never who wrote, submitted
+    or reviewed it, nor why it was returned."""
 
     slug = "reports"
     label = "月度报告"
-    summary = "各事项各月报告的报送和审核日期、是否按时，以及已审核报告的进展情况和滞后原因"
+    summary = (
+        "各事项各月报告的状态、报送期限、首次报送和审核日期、是否按时，"
+        "以及已审核报告的进展情况和滞后原因"
+    )
 
     plan_year = PublicField("年度", type=INTEGER, attribute="item__plan__year")
     item_code = PublicField("事项编号", attribute="item__code")
@@ -735,27 +758,51 @@ class PublicReportResource(PublicResource):
     state = PublicField(
         "状态代码",
         enum=tuple(REPORT_STATES),
-        help="approved 已审核公开；submitted 已报送待审核；returned 已退回修改（区民生办重新打开的"
-        "也是）；draft 退回后修改中、尚未重新报送。",
+        help="approved 已审核公开：数值和进展情况已公开；"
+        "submitted 已报送待审核（含退回或重新打开后再次报送的）；"
+        "returned 已退回修改：区民生办审核时退回牵头单位，尚未再次报送；"
+        "reopened 重新打开更正中：曾审核公开，区民生办重新打开、撤下公开以便更正，尚未再次审核公开"
+        "（再次报送后为 submitted）。只填写、从未报送的草稿不在本数据集。",
     )
     state_label = PublicField("状态")
     counts_as_reported = PublicField(
         "计为已报送",
         type=BOOLEAN,
-        help="是：状态为已审核公开或已报送待审核。“逾期未报”只看这一列：报送期限已过而没有计为已报送"
-        "的报告的月份，事项标为逾期未报。",
+        help="是：状态为 approved 或 submitted，“逾期未报”规则把本月算作已报送；"
+        "returned、reopened 不算。从印发当月到12月，有月份的报送期限已过（早于今天）"
+        "而该月没有计为已报送的报告，事项即标为“逾期未报”。",
     )
-    due_on = PublicField("报送期限", type=DATE, help="次月规定日（见年度计划的“报送期限”）。")
+    due_on = PublicField(
+        "报送期限",
+        type=DATE,
+        help="本月报告应在这一日前（含当日）报送：次月的第 report_due_day 日（见年度计划）。",
+    )
     submitted_on = PublicField(
         "首次报送日期",
         type=DATE,
         nullable=True,
-        help="第一次报送的日期；按时报送率按它计算。未经报送环节直接审核的报告为空，"
-        "计为未按时报送。",
+        help="第一次报送的日期（北京时间）；退回后再次报送不改变它，按时报送率按它计算。"
+        "未经报送环节的报告为空。",
     )
-    on_time = PublicField("按时报送", type=BOOLEAN, help="是：首次报送日期不晚于报送期限。")
+    on_time = PublicField(
+        "按时报送",
+        type=BOOLEAN,
+        help="是：首次报送日期不晚于报送期限；首次报送日期为空的为否。按时报送率 = "
+        "报送期限已过的月份中按时报送的月数 ÷ 报送期限已过的月数（没有报告的月份算未按时）。",
+    )
     approved_on = PublicField(
-        "审核公开日期", type=DATE, nullable=True, help="已审核公开的报告的审核日期；其余为空。"
+        "审核公开日期",
+        type=DATE,
+        nullable=True,
+        help="状态为 approved 的报告最近一次审核公开的日期（北京时间）；其余为空。"
+        "按某日回看公开情况时，只计这一日期不晚于该日的报告。",
+    )
+    reopened_on = PublicField(
+        "重新打开日期",
+        type=DATE,
+        nullable=True,
+        help="区民生办最近一次重新打开本报告（撤下已公开的数值以便更正）的日期；从未重新打开的为空。"
+        "再次审核公开时改动的数值见“更正记录”数据集 corrections。",
     )
     narrative = PublicField("进展情况", help="已审核公开的报告的进展说明；其余为空字符串。")
     delay_reason = PublicField(
@@ -764,20 +811,24 @@ class PublicReportResource(PublicResource):
         help="funds 资金未到位、procedures 手续办理中、seasonal 季节性因素、policy 政策调整、"
         "other 其他；未填或未审核公开时为空字符串。",
     )
-    delay_reason_label = PublicField("滞后原因")
+    delay_reason_label = PublicField("滞后原因", help="滞后原因的中文名称；没有时为空字符串。")
     delay_note = PublicField("滞后说明", help="已审核公开的报告的滞后说明；其余为空字符串。")
     confidence = PublicField(
-        "完成把握",
+        "完成把握代码",
         type=INTEGER,
         nullable=True,
-        help="滞后时牵头单位自评：1 把握不大、2 基本有把握、3 有把握按期完成；"
+        enum=tuple(CONFIDENCE_LABELS),
+        help="进度滞后时牵头单位的自评：1 把握不大、2 基本有把握、3 有把握按期完成；"
         "未填或未审核公开时为空。",
     )
+    confidence_label = PublicField("完成把握", help="完成把握的中文名称；没有时为空字符串。")
     is_demo = demo_field()
 
     def get_queryset(self):
+        State = MonthlyReport.State
         reports = MonthlyReport.objects.filter(
-            Q(submitted_at__isnull=False) | Q(state=APPROVED), item__plan__published=True
+            state__in=(State.APPROVED, State.SUBMITTED, State.RETURNED),
+            item__plan__published=True,
         )
         if self.plan is not None:
             reports = reports.filter(item__plan=self.plan)
@@ -792,8 +843,11 @@ class PublicReportResource(PublicResource):
     def dehydrate_month(self, report):
         return month_text(report.month)
 
+    def dehydrate_state(self, report):
+        return report_state(report.state, report.reopened_at)
+
     def dehydrate_state_label(self, report):
-        return REPORT_STATES[report.state]
+        return REPORT_STATES[self.dehydrate_state(report)]
 
     def dehydrate_counts_as_reported(self, report):
         return report.state in REPORTED_STATES
@@ -802,17 +856,17 @@ class PublicReportResource(PublicResource):
         return progress.due_date(report.month, settings.REPORT_DUE_DAY)
 
     def dehydrate_submitted_on(self, report):
-        moment = report.submitted_at
-        return None if moment is None else timezone.localdate(moment)
+        return _local_date(report.submitted_at)
 
     def dehydrate_on_time(self, report):
         submitted = self.dehydrate_submitted_on(report)
         return submitted is not None and submitted <= self.dehydrate_due_on(report)
 
     def dehydrate_approved_on(self, report):
-        if not self._approved(report) or report.reviewed_at is None:
-            return None
-        return timezone.localdate(report.reviewed_at)
+        return _local_date(report.reviewed_at) if self._approved(report) else None
+
+    def dehydrate_reopened_on(self, report):
+        return _local_date(report.reopened_at)
 
     def dehydrate_narrative(self, report):
         return report.narrative if self._approved(report) else ""
@@ -828,6 +882,14 @@ class PublicReportResource(PublicResource):
 
     def dehydrate_confidence(self, report):
         return report.confidence if self._approved(report) else None
+
+    def dehydrate_confidence_label(self, report):
+        return CONFIDENCE_LABELS.get(self.dehydrate_confidence(report), "")
+
+
+def _local_date(moment) -> datetime.date | None:
+    """A moment as the date it was in Beijing (the portal's time zone)."""
+    return None if moment is None else timezone.localdate(moment)
 
 
 class PublicCorrectionResource(PublicResource):
