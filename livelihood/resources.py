@@ -6,8 +6,14 @@ the data page and the OpenAPI description document the same fields.
 What they guarantee:
 - Approved data only. Figures come from approved reports alone; progress, expected progress
   and status come from `Item.snapshot` (the one arithmetic: `with_progress()`), which counts
-  approved reports and milestones alone; nothing is recomputed here. No staff name, account,
-  contact, narrative, note or return reason is a field.
+  approved reports and milestones alone; nothing is recomputed here. A report's narrative,
+  delay reason and confidence appear only while it is approved; a milestone is done only once
+  an approved report says so; a correction only once the reopened report is approved again.
+  No staff name, account or contact is a field, nor a return reason (the one reason published
+  is the office's reason for reopening an approved report, with the correction it explains).
+- Enough to recompute every page by the published method (livelihood/method.py): the plan's
+  first month, tolerance and due day, weights, targets and monthly plans, milestones' dates,
+  every submitted report's dates and state, the approved figures and their corrections.
 - Every field is declared here, with its type, unit and meaning: a new model field never
   appears in the open data by itself.
 - Demo rows are marked (`is_demo`) while demo data exists.

@@ -18,10 +18,11 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
-from livelihood import progress, resources, scale
+from livelihood import method, progress, resources, scale
 from livelihood.models import MonthlyReport
-from livelihood.opendata import FORMATS
+from livelihood.opendata import FORMATS, field_docs
 from livelihood.spreadsheet import neutralise
 
 DATASETS = [resource.slug for resource in resources.DOWNLOADS]
@@ -149,6 +150,8 @@ def test_demo_rows_are_marked_in_every_dataset(client, make_item, make_indicator
     assert {(r["事项编号"], r["演示数据"]) for r in indicators} == {("1-1", "否"), ("1-2", "是")}
     for dataset in ("plans", "domains"):
         assert json_rows(client.get(download_url(dataset, "json")))[0]["is_demo"] is True
+    reports = json_rows(client.get(download_url("reports", "json")))
+    assert {(r["item_code"], r["is_demo"]) for r in reports} == {("1-1", False), ("1-2", True)}
     meta = json.loads(body(client.get(download_url("items", "json"))))
     assert meta["demo_data"] is True
     sheet = openpyxl.load_workbook(io.BytesIO(body(client.get(download_url("items", "xlsx")))))
@@ -342,6 +345,32 @@ def test_data_page_lists_each_years_downloads_and_explains_every_field(client, p
     assert reverse("livelihood:api-openapi") in page
     assert f'href="{reverse("livelihood:feed")}"' in page
     assert 'type="application/atom+xml"' in page
+
+
+def test_data_page_documents_every_field_and_the_published_method(client, published):
+    """Each field's meaning as the downloads' own field list gives it, the method the about
+    page publishes, and an API address for each dataset a plan year has."""
+    page = client.get(reverse("livelihood:data")).content.decode()
+    for resource in resources.DOWNLOADS:
+        for doc in field_docs(resource()):
+            assert escape(doc["description"]) in page, (resource.slug, doc["name"])
+    for rule in method.rules():
+        assert escape(rule.title) in page and escape(rule.text) in page
+    for dataset in ("domains", "items", "figures", "planned-values", "milestones", "reports"):
+        assert f"<code>/api/v1/plans/{{年度}}/{dataset}</code>" in page
+    assert "<code>/api/v1/plans/{年度}/corrections</code>" in page
+
+
+def test_plans_download_carries_the_settings_the_method_names(client, published, settings):
+    settings.PROGRESS_TOLERANCE_POINTS = 7
+    settings.REPORT_DUE_DAY = 8
+    (row,) = csv_rows(client.get(download_url("plans", "csv")))
+    assert (row["起算月份"], row["滞后判定容差"], row["报送期限"], row["印发日期"]) == (
+        "2024-04",
+        "7",
+        "8",
+        "2024-04-24",
+    )
 
 
 def test_data_page_and_home_link_the_feed_in_head_and_pass_the_csp_rules(client, published):
