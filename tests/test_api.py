@@ -4,6 +4,7 @@ shows approved data only, the progress the item page shows, pages the figures wi
 and runs a fixed number of queries whatever the amount of data."""
 
 import datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -17,7 +18,12 @@ from openapi_spec_validator import validate
 
 from livelihood.data import base
 from livelihood.data.openapi import description
+from livelihood.models import (
+    MonthlyReport,
+    PlannedValue,
+)
 from livelihood.operations import scale
+from livelihood.reporting import services
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +179,77 @@ def test_item_shows_the_progress_of_the_item_page_and_approved_things_only(clien
     assert "9404" not in text and "待审核说明" not in text
 
 
+def test_the_new_datasets_records_match_the_description(
+    client, published, make_staff, unit, street
+):
+    """Records with every kind of value (a planned value, a milestone done and one not, a
+    report in each state, a correction of each kind) validate against the schemas, and
+    carry no staff name."""
+    item, indicator = published
+    clerk = make_staff("clerk-zhang", unit, first_name="张敏")
+    office = make_staff("office-wang", first_name="王芳")
+    PlannedValue.objects.create(indicator=indicator, month=datetime.date(2024, 6, 1), value=3000)
+    june = MonthlyReport.objects.get(item=item, month=datetime.date(2024, 6, 1))
+    services.report_reopen(report=june, user=office, reason="口径有误")
+    june.refresh_from_db()
+    services.report_save(
+        report=june,
+        user=clerk,
+        figures=[
+            services.FigureInput(indicator.pk, None, Decimal("3500"), note="核减重复"),
+            services.FigureInput(indicator.pk, street.pk, None),
+        ],
+        narrative="六月进展",
+        delay_reason="funds",
+        delay_note="资金未到位",
+        confidence=2,
+    )
+    services.report_submit(report=june, user=clerk)
+    services.report_approve(report=june, user=office)
+    august = MonthlyReport.objects.get(item=item, month=datetime.date(2024, 8, 1))
+    services.report_save(report=august, user=clerk, narrative="八月")
+    services.report_submit(report=august, user=clerk)
+    services.report_return(report=august, user=office, reason="请补充")
+    may = MonthlyReport.objects.get(item=item, month=datetime.date(2024, 5, 1))
+    services.report_reopen(report=may, user=office, reason="待核")
+
+    answers = {}
+    for name in ("planned-values", "milestones", "reports", "corrections"):
+        answers[name] = check(
+            client.get(f"{PREFIX}/plans/2024/{name}"), f"/plans/{{year}}/{name}", 200
+        )
+        text = client.get(f"{PREFIX}/plans/2024/{name}").content.decode()
+        for secret in (
+            "张敏",
+            "王芳",
+            "clerk-zhang",
+            "office-wang",
+            "请补充",
+            "八月",
+            "待核",
+            "待审核说明",
+        ):
+            assert secret not in text, (name, secret)
+    assert [r["value"] for r in answers["planned-values"]["data"]] == [3000]
+    assert [(m["done"], m["reported_month"]) for m in answers["milestones"]["data"]] == [
+        (True, "2024-06"),
+        (False, None),
+    ]
+    states = {r["month"]: r["state"] for r in answers["reports"]["data"]}
+    assert states == {
+        "2024-05": "reopened",
+        "2024-06": "approved",
+        "2024-07": "submitted",
+        "2024-08": "returned",
+    }
+    assert [
+        (c["change"], c["street_code"], c["value_before"], c["value_after"])
+        for c in answers["corrections"]["data"]
+    ] == [("changed", "", 3600, 3500), ("removed", street.code, 1200, None)]
+    detail = check(client.get(PREFIX + "/plans/2024/items/1-1"), "/plans/{year}/items/{code}", 200)
+    assert detail["data"]["milestones"] == answers["milestones"]["data"]
+
+
 def test_figures_are_approved_only_and_filter(client, published, street):
     every = client.get(PREFIX + "/plans/2024/figures").json()["data"]
     assert [(f["month"], f["street_code"], f["value"]) for f in every] == [
@@ -225,7 +302,7 @@ def test_units_and_streets(client, published, street, unit):
 
 
 def test_api_goes_through_the_page_cache(client, published):
-    """Wrapped in `public_page` like every public view (livelihood/public/cache.py says which way
+    """Wrapped in `public_page` like every public view (livelihood/cache.py says which way
     each answer went; in a test's open transaction it is rendered, not stored)."""
     for path in ("/plans/2024/items", "/openapi.json", "/plans/2030"):
         assert client.get(PREFIX + path)["X-Page-Cache"] == "pass"
@@ -248,6 +325,10 @@ ENDPOINTS = {
     "figures": f"/plans/{YEAR}/figures?limit=1000",
     "figures-filtered": f"/plans/{YEAR}/figures?month={YEAR}-02&scope=street&item=1-1",
     "figures-next-page": f"/plans/{YEAR}/figures?limit=2&cursor=ZjE",
+    "planned-values": f"/plans/{YEAR}/planned-values",
+    "milestones": f"/plans/{YEAR}/milestones",
+    "reports": f"/plans/{YEAR}/reports",
+    "corrections": f"/plans/{YEAR}/corrections",
     "units": "/units",
     "streets": "/streets",
     "openapi": "/openapi.json",
@@ -289,6 +370,13 @@ def test_endpoint_runs_the_same_queries_on_a_small_and_a_large_plan(measured, na
 def test_large_plan_answers_are_full_pages_and_valid(measured):
     large = measured["large"]
     assert len(large["items"][2]["data"]) == 50
+    assert len(large["reports"][2]["data"]) == 50 * 12  # every item's twelve months
+    assert len(large["milestones"][2]["data"]) == 50 * 2
+    assert large["planned-values"][2]["data"]
+    for name in ("planned-values", "milestones", "reports"):
+        jsonschema.Draft202012Validator(schema_for(f"/plans/{{year}}/{name}", 200)).validate(
+            large[name][2]
+        )
     assert len(large["figures"][2]["data"]) == 1000 and large["figures"][2]["next"]
     jsonschema.Draft202012Validator(schema_for("/plans/{year}/figures", 200)).validate(
         large["figures"][2]

@@ -18,13 +18,18 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from livelihood.data import resources
-from livelihood.data.opendata import FORMATS
+from livelihood.data.opendata import (
+    FORMATS,
+    field_docs,
+)
 from livelihood.data.spreadsheet import neutralise
 from livelihood.models import MonthlyReport
 from livelihood.operations import scale
 from livelihood.progress import arithmetic as progress
+from livelihood.progress import method
 
 DATASETS = [resource.slug for resource in resources.DOWNLOADS]
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]
@@ -151,6 +156,8 @@ def test_demo_rows_are_marked_in_every_dataset(client, make_item, make_indicator
     assert {(r["事项编号"], r["演示数据"]) for r in indicators} == {("1-1", "否"), ("1-2", "是")}
     for dataset in ("plans", "domains"):
         assert json_rows(client.get(download_url(dataset, "json")))[0]["is_demo"] is True
+    reports = json_rows(client.get(download_url("reports", "json")))
+    assert {(r["item_code"], r["is_demo"]) for r in reports} == {("1-1", False), ("1-2", True)}
     meta = json.loads(body(client.get(download_url("items", "json"))))
     assert meta["demo_data"] is True
     sheet = openpyxl.load_workbook(io.BytesIO(body(client.get(download_url("items", "xlsx")))))
@@ -184,6 +191,18 @@ def test_json_progress_is_what_the_item_page_shows(client, published):
     indicator_row = json_rows(client.get(download_url("indicators", "json")))[0]
     assert indicator_row["latest_value"] == 3600 and indicator_row["target"] == 1.15
     assert f"{indicator_row['progress']}%" == page.context["indicator_rows"][0]["progress_display"]
+
+
+def test_percentages_round_half_up_as_the_pages_do(client, make_item, make_indicator, report):
+    """12.25% is 12.3% on the item page (四舍五入, the published method); a download rounding
+    half to even would say 12.2%."""
+    item = make_item("1-1")
+    report(item, "2024-06", {make_indicator(item, "400"): "49"})
+    shown = client.get(item.get_absolute_url()).context["item"].snapshot.progress_display
+    row = json_rows(client.get(download_url("items", "json")))[0]
+    assert shown == "12.3%" and row["progress"] == 12.3
+    assert json_rows(client.get(download_url("indicators", "json")))[0]["progress"] == 12.3
+    assert csv_rows(client.get(download_url("items", "csv")))[0]["完成进度（%）"] == "12.3"
 
 
 def test_plan_and_domain_rows_roll_up_like_the_home_page(client, published):
@@ -332,6 +351,32 @@ def test_data_page_lists_each_years_downloads_and_explains_every_field(client, p
     assert reverse("livelihood:api-openapi") in page
     assert f'href="{reverse("livelihood:feed")}"' in page
     assert 'type="application/atom+xml"' in page
+
+
+def test_data_page_documents_every_field_and_the_published_method(client, published):
+    """Each field's meaning as the downloads' own field list gives it, the method the about
+    page publishes, and an API address for each dataset a plan year has."""
+    page = client.get(reverse("livelihood:data")).content.decode()
+    for resource in resources.DOWNLOADS:
+        for doc in field_docs(resource()):
+            assert escape(doc["description"]) in page, (resource.slug, doc["name"])
+    for rule in method.rules():
+        assert escape(rule.title) in page and escape(rule.text) in page
+    for dataset in ("domains", "items", "figures", "planned-values", "milestones", "reports"):
+        assert f"<code>/api/v1/plans/{{年度}}/{dataset}</code>" in page
+    assert "<code>/api/v1/plans/{年度}/corrections</code>" in page
+
+
+def test_plans_download_carries_the_settings_the_method_names(client, published, settings):
+    settings.PROGRESS_TOLERANCE_POINTS = 7
+    settings.REPORT_DUE_DAY = 8
+    (row,) = csv_rows(client.get(download_url("plans", "csv")))
+    assert (row["起算月份"], row["滞后判定容差"], row["报送期限"], row["印发日期"]) == (
+        "2024-04",
+        "7",
+        "8",
+        "2024-04-24",
+    )
 
 
 def test_data_page_and_home_link_the_feed_in_head_and_pass_the_csp_rules(client, published):

@@ -10,7 +10,12 @@ key the description does not name.
 import functools
 
 from livelihood.data import resources
-from livelihood.data.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES, TERMS
+from livelihood.data.base import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    SCOPES,
+    TERMS,
+)
 from livelihood.progress import method
 
 JSON_TYPES = {
@@ -28,8 +33,8 @@ def field_schema(field) -> dict:
     if field.nullable:
         schema["type"] = [schema["type"], "null"]
     if field.enum:
-        schema["enum"] = list(field.enum)
-    unit = "（单位：%）" if field.unit == resources.PERCENT else ""
+        schema["enum"] = [*field.enum, None] if field.nullable else list(field.enum)
+    unit = f"（单位：{field.unit}）" if field.unit else ""
     schema["description"] = f"{field.column_name}{unit}。{field.help}".rstrip("。") + "。"
     return schema
 

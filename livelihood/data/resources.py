@@ -6,8 +6,14 @@ them, and the data page and the OpenAPI description document the same fields.
 What they guarantee:
 - Approved data only. Figures come from approved reports alone; progress, expected progress
   and status come from `Item.snapshot` (the one arithmetic: `with_progress()`), which counts
-  approved reports and milestones alone; nothing is recomputed here. No staff name, account,
-  contact, narrative, note or return reason is a field.
+  approved reports and milestones alone; nothing is recomputed here. A report's narrative,
+  delay reason and confidence appear only while it is approved; a milestone is done only once
+  an approved report says so; a correction only once the reopened report is approved again.
+  No staff name, account or contact is a field, nor a return reason (the one reason published
+  is the office's reason for reopening an approved report, with the correction it explains).
+- Enough to recompute every page by the published method (livelihood/progress/method.py): the plan's
+  first month, tolerance and due day, weights, targets and monthly plans, milestones' dates,
+  every submitted report's dates and state, the approved figures and their corrections.
 - Every field is declared here, with its type, unit and meaning: a new model field never
   appears in the open data by itself.
 - Demo rows are marked (`is_demo`) while demo data exists.
@@ -20,7 +26,6 @@ them. Percentages are numbers of percent with one decimal, as the pages show the
 """
 
 import datetime
-import itertools
 from collections import defaultdict
 from decimal import Decimal
 
@@ -82,11 +87,9 @@ class PublicField(fields.Field):
 
 
 def percent(fraction: Decimal | None) -> Decimal | None:
-    """A fraction as the number of percent the pages show: one decimal, as
-    `progress.format_percent` rounds it (0.31304 → 31.3)."""
-    if fraction is None:
-        return None
-    return (fraction * progress.HUNDRED).quantize(Decimal("0.1"))
+    """A fraction as the number of percent the pages show: one decimal, rounded half up
+    (四舍五入) by `progress.percent` as the pages round it (0.31304 → 31.3, 0.1225 → 12.3)."""
+    return progress.percent(fraction)
 
 
 def month_text(month: datetime.date | None) -> str | None:
@@ -546,8 +549,9 @@ class PublicIndicatorResource(PublicResource):
     has_monthly_plan = PublicField(
         "设有月度计划",
         type=BOOLEAN,
-        help="是：序时进度按月度计划值计算（见数据集 planned-values）；"
-        "否：数量类、比率类按印发当月至12月平均推进，标准类、定性类按节点的计划完成日期。",
+        help="是：本指标有月度计划值（见“月度计划值”数据集 planned-values）。"
+        "累计数、比率类指标设有月度计划且目标不为 0 的，序时进度按计划值计算；"
+        "其余累计数、比率类按印发当月至12月平均推进；标准类、定性类总是按工作节点的计划完成日期。",
     )
     latest_value = PublicField(
         "最新审核数值（基本单位）",
@@ -615,17 +619,25 @@ class PublicMilestoneResource(PublicResource):
 
     plan_year = PublicField("年度", type=INTEGER)
     item_code = PublicField("事项编号")
-    number = PublicField("节点序号", type=INTEGER)
+    number = PublicField("节点序号", type=INTEGER, help="在本事项内的序号。")
     title = PublicField("节点")
     planned_on = PublicField(
         "计划完成日期",
         type=DATE,
-        help="标准类、定性类指标的序时进度按它计算："
-        "计划在数据截至月份月底前完成的节点数 ÷ 计划节点数。",
+        help="标准类、定性类指标（以及来源文件未列指标的事项）的序时进度按它计算："
+        "计划完成日期不晚于数据截至月份月底的节点数 ÷ 本事项的计划节点数。",
     )
-    done = PublicField("已完成", type=BOOLEAN, help="是：经审核公开的月度报告确认已完成。")
+    done = PublicField(
+        "已完成",
+        type=BOOLEAN,
+        help="是：经审核公开的月度报告确认已完成。在尚未审核公开（待审核、已退回或重新打开更正中）"
+        "的报告中填报完成的，在该报告审核公开前为否。",
+    )
     done_on = PublicField(
-        "实际完成日期", type=DATE, nullable=True, help="尚未完成（或未经审核公开）时为空。"
+        "实际完成日期",
+        type=DATE,
+        nullable=True,
+        help="牵头单位填报的完成日期；尚未完成（或未经审核公开）时为空。",
     )
     reported_month = PublicField(
         "确认完成的报告月份",
@@ -694,8 +706,9 @@ class PublicPlannedValueResource(PublicResource):
     value = PublicField(
         "计划累计值（基本单位）",
         type=NUMBER,
-        help="到该月底计划达到的累计值，按基本单位。序时进度 = 数据截至月份及以前最近一个月的计划值"
-        " ÷ 目标（折合基本单位），最多按 100% 计。",
+        help="到该月底计划达到的累计值，按基本单位（指标的目标值 × 单位倍数为同一单位的目标）。"
+        "累计数、比率类指标的序时进度 = 数据截至月份及以前最近一个计划月份的计划值 ÷ 目标，"
+        "最多按 100% 计；数据截至月份早于第一个计划月份时为 0。",
     )
 
     def get_queryset(self):
@@ -717,23 +730,36 @@ class PublicPlannedValueResource(PublicResource):
 # ------------------------------------------------------------------------------
 # Monthly reports and corrections
 # ------------------------------------------------------------------------------
+# A report's state as the open data names it: a returned report that had been approved
+# before (reopened by the office for a correction, services.report_reopen) is told apart
+# from one returned at its first review. Drafts, never submitted, are not in the open data.
 REPORT_STATES = {
     "approved": "已审核公开",
-    "submitted": "已报送，待审核",
-    "returned": "已退回修改（含重新打开）",
-    "draft": "修改中，尚未重新报送",
+    "submitted": "已报送待审核",
+    "returned": "已退回修改",
+    "reopened": "重新打开更正中",
 }
+CONFIDENCE_LABELS = dict(MonthlyReport.Confidence.choices)
+
+
+def report_state(state: str, reopened_at) -> str:
+    if state == MonthlyReport.State.RETURNED and reopened_at is not None:
+        return "reopened"
+    return state
 
 
 class PublicReportResource(PublicResource):
     """Every monthly report that has been submitted at least once: when it was due, submitted
     and approved, so that anyone can check 逾期未报 and the on-time rates. What a report says
-    (narrative, delay reason) only once it is approved; never who wrote or reviewed it, nor
-    why it was returned."""
+    (narrative, delay reason, confidence) only while it is approved; never who wrote, submitted
+    or reviewed it, nor why it was returned."""
 
     slug = "reports"
     label = "月度报告"
-    summary = "各事项各月报告的报送和审核日期、是否按时，以及已审核报告的进展情况和滞后原因"
+    summary = (
+        "各事项各月报告的状态、报送期限、首次报送和审核日期、是否按时，"
+        "以及已审核报告的进展情况和滞后原因"
+    )
 
     plan_year = PublicField("年度", type=INTEGER, attribute="item__plan__year")
     item_code = PublicField("事项编号", attribute="item__code")
@@ -742,27 +768,51 @@ class PublicReportResource(PublicResource):
     state = PublicField(
         "状态代码",
         enum=tuple(REPORT_STATES),
-        help="approved 已审核公开；submitted 已报送待审核；returned 已退回修改（区民生办重新打开的"
-        "也是）；draft 退回后修改中、尚未重新报送。",
+        help="approved 已审核公开：数值和进展情况已公开；"
+        "submitted 已报送待审核（含退回或重新打开后再次报送的）；"
+        "returned 已退回修改：区民生办审核时退回牵头单位，尚未再次报送；"
+        "reopened 重新打开更正中：曾审核公开，区民生办重新打开、撤下公开以便更正，尚未再次审核公开"
+        "（再次报送后为 submitted）。只填写、从未报送的草稿不在本数据集。",
     )
     state_label = PublicField("状态")
     counts_as_reported = PublicField(
         "计为已报送",
         type=BOOLEAN,
-        help="是：状态为已审核公开或已报送待审核。“逾期未报”只看这一列：报送期限已过而没有计为已报送"
-        "的报告的月份，事项标为逾期未报。",
+        help="是：状态为 approved 或 submitted，“逾期未报”规则把本月算作已报送；"
+        "returned、reopened 不算。从印发当月到12月，有月份的报送期限已过（早于今天）"
+        "而该月没有计为已报送的报告，事项即标为“逾期未报”。",
     )
-    due_on = PublicField("报送期限", type=DATE, help="次月规定日（见年度计划的“报送期限”）。")
+    due_on = PublicField(
+        "报送期限",
+        type=DATE,
+        help="本月报告应在这一日前（含当日）报送：次月的第 report_due_day 日（见年度计划）。",
+    )
     submitted_on = PublicField(
         "首次报送日期",
         type=DATE,
         nullable=True,
-        help="第一次报送的日期；按时报送率按它计算。未经报送环节直接审核的报告为空，"
-        "计为未按时报送。",
+        help="第一次报送的日期（北京时间）；退回后再次报送不改变它，按时报送率按它计算。"
+        "未经报送环节的报告为空。",
     )
-    on_time = PublicField("按时报送", type=BOOLEAN, help="是：首次报送日期不晚于报送期限。")
+    on_time = PublicField(
+        "按时报送",
+        type=BOOLEAN,
+        help="是：首次报送日期不晚于报送期限；首次报送日期为空的为否。按时报送率 = "
+        "报送期限已过的月份中按时报送的月数 ÷ 报送期限已过的月数（没有报告的月份算未按时）。",
+    )
     approved_on = PublicField(
-        "审核公开日期", type=DATE, nullable=True, help="已审核公开的报告的审核日期；其余为空。"
+        "审核公开日期",
+        type=DATE,
+        nullable=True,
+        help="状态为 approved 的报告最近一次审核公开的日期（北京时间）；其余为空。"
+        "按某日回看公开情况时，只计这一日期不晚于该日的报告。",
+    )
+    reopened_on = PublicField(
+        "重新打开日期",
+        type=DATE,
+        nullable=True,
+        help="区民生办最近一次重新打开本报告（撤下已公开的数值以便更正）的日期；从未重新打开的为空。"
+        "再次审核公开时改动的数值见“更正记录”数据集 corrections。",
     )
     narrative = PublicField("进展情况", help="已审核公开的报告的进展说明；其余为空字符串。")
     delay_reason = PublicField(
@@ -771,20 +821,24 @@ class PublicReportResource(PublicResource):
         help="funds 资金未到位、procedures 手续办理中、seasonal 季节性因素、policy 政策调整、"
         "other 其他；未填或未审核公开时为空字符串。",
     )
-    delay_reason_label = PublicField("滞后原因")
+    delay_reason_label = PublicField("滞后原因", help="滞后原因的中文名称；没有时为空字符串。")
     delay_note = PublicField("滞后说明", help="已审核公开的报告的滞后说明；其余为空字符串。")
     confidence = PublicField(
-        "完成把握",
+        "完成把握代码",
         type=INTEGER,
         nullable=True,
-        help="滞后时牵头单位自评：1 把握不大、2 基本有把握、3 有把握按期完成；"
+        enum=tuple(CONFIDENCE_LABELS),
+        help="进度滞后时牵头单位的自评：1 把握不大、2 基本有把握、3 有把握按期完成；"
         "未填或未审核公开时为空。",
     )
+    confidence_label = PublicField("完成把握", help="完成把握的中文名称；没有时为空字符串。")
     is_demo = demo_field()
 
     def get_queryset(self):
+        State = MonthlyReport.State
         reports = MonthlyReport.objects.filter(
-            Q(submitted_at__isnull=False) | Q(state=APPROVED), item__plan__published=True
+            state__in=(State.APPROVED, State.SUBMITTED, State.RETURNED),
+            item__plan__published=True,
         )
         if self.plan is not None:
             reports = reports.filter(item__plan=self.plan)
@@ -799,8 +853,11 @@ class PublicReportResource(PublicResource):
     def dehydrate_month(self, report):
         return month_text(report.month)
 
+    def dehydrate_state(self, report):
+        return report_state(report.state, report.reopened_at)
+
     def dehydrate_state_label(self, report):
-        return REPORT_STATES[report.state]
+        return REPORT_STATES[self.dehydrate_state(report)]
 
     def dehydrate_counts_as_reported(self, report):
         return report.state in REPORTED_STATES
@@ -809,17 +866,17 @@ class PublicReportResource(PublicResource):
         return progress.due_date(report.month, settings.REPORT_DUE_DAY)
 
     def dehydrate_submitted_on(self, report):
-        moment = report.submitted_at
-        return None if moment is None else timezone.localdate(moment)
+        return _local_date(report.submitted_at)
 
     def dehydrate_on_time(self, report):
         submitted = self.dehydrate_submitted_on(report)
         return submitted is not None and submitted <= self.dehydrate_due_on(report)
 
     def dehydrate_approved_on(self, report):
-        if not self._approved(report) or report.reviewed_at is None:
-            return None
-        return timezone.localdate(report.reviewed_at)
+        return _local_date(report.reviewed_at) if self._approved(report) else None
+
+    def dehydrate_reopened_on(self, report):
+        return _local_date(report.reopened_at)
 
     def dehydrate_narrative(self, report):
         return report.narrative if self._approved(report) else ""
@@ -836,41 +893,87 @@ class PublicReportResource(PublicResource):
     def dehydrate_confidence(self, report):
         return report.confidence if self._approved(report) else None
 
+    def dehydrate_confidence_label(self, report):
+        return CONFIDENCE_LABELS.get(self.dehydrate_confidence(report), "")
+
+
+def _local_date(moment) -> datetime.date | None:
+    """A moment as the date it was in Beijing (the portal's time zone)."""
+    return None if moment is None else timezone.localdate(moment)
+
+
+CHANGES = {
+    "changed": "数值更正",
+    "added": "补充数值",
+    "removed": "删去数值",
+}
+REOPEN_PREFIX = "重新打开："
+_UNRECORDED = object()  # a figure's value before a change the history does not hold
+
 
 class PublicCorrectionResource(PublicResource):
     """Every change to a published figure: what it was when its report was approved, what it
-    became when the report, reopened by the office, was approved again, when and why. Read
-    from the history django-simple-history keeps of reports and figures (the item page's
-    公开记录 tells the same story), in four queries whatever their number. A report reopened
-    and not yet approved again corrects nothing residents can see, so it is not here yet."""
+    became when the report, reopened by the office (services.report_reopen), was approved
+    again, when and why. A report reopened and not yet approved again corrects nothing
+    residents can see, so it is not here yet.
+
+    Read from the history django-simple-history keeps of reports and figures, in three queries
+    whatever their number: the reports ever reopened, their history rows, their figures'
+    history rows. In a report's history, a row whose `reopened_at` is new is a reopening (its
+    `reviewed_at` is still the approval it withdrew); the next row in the approved state is
+    the approval of the correction. A figure whose history rows fall between the two changed
+    in that correction: its value before is the one in force at the reopening, its value
+    after the last one before the approval."""
 
     slug = "corrections"
     label = "更正记录"
-    summary = "已公开数值经区民生办重新打开后更正的记录：更正前后的数值、日期和原因"
+    summary = "已公开的数值经区民生办重新打开报告更正的记录：更正前后的数值、公开日期和原因"
 
     plan_year = PublicField("年度", type=INTEGER)
     item_code = PublicField("事项编号")
+    item_title = PublicField("事项")
     month = PublicField("月份", type=MONTH, help="被更正的报告所属月份。")
     indicator_number = PublicField("指标序号", type=INTEGER)
     indicator_name = PublicField("指标")
     street_code = PublicField("街镇代码", help="空字符串表示全区合计。")
+    street_name = PublicField("街镇", help="空字符串表示全区合计。")
+    change = PublicField(
+        "更正类型代码",
+        enum=tuple(CHANGES),
+        help="changed 数值更正：原已公开的数值改为新数值；added 补充数值：原报告没有这个数值，"
+        "更正时补上；removed 删去数值：原已公开的数值在更正时删去。",
+    )
     value_before = PublicField(
         "更正前数值（基本单位）",
         type=NUMBER,
         nullable=True,
-        help="更正前公开的数值；原先没有时为空。",
+        help="更正前公开的数值，按基本单位。added 时为空；"
+        "系统没有留存更正前数值的（只见于批量生成、未经填报流程的演示数据）也为空。",
     )
     value_after = PublicField(
-        "更正后数值（基本单位）", type=NUMBER, nullable=True, help="更正后公开的数值；删去时为空。"
+        "更正后数值（基本单位）",
+        type=NUMBER,
+        nullable=True,
+        help="更正后公开的数值，按基本单位；removed 时为空。"
+        "报告之后没有再次更正的，它就是“月度审核数值”数据集中的数值。",
     )
-    published_before_on = PublicField("原数值公开日期", type=DATE)
+    plain_unit = PublicField("基本单位", help="如“人”“%”。")
+    published_before_on = PublicField(
+        "原数值公开日期",
+        type=DATE,
+        nullable=True,
+        help="更正前的报告审核公开的日期（北京时间）；系统未记录时为空。",
+    )
     corrected_on = PublicField(
         "更正公开日期",
         type=DATE,
-        help="更正后的报告再次审核公开的日期。按某日回看时，此前公开的是更正前数值。",
+        help="重新打开的报告更正后再次审核公开的日期（北京时间）：从这一日起公开的是更正后数值。"
+        "从重新打开到这一日，这份报告的全部数值暂不公开。",
     )
     reason = PublicField(
-        "更正原因", help="区民生办重新打开报告时写明的原因，及牵头单位填写的更正说明。"
+        "更正原因",
+        help="区民生办重新打开报告时写明的原因；牵头单位在这次更正中为该数值填写了新的备注"
+        "（更正说明）的，以“；”接在其后。",
     )
     is_demo = demo_field()
 
@@ -880,24 +983,28 @@ class PublicCorrectionResource(PublicResource):
         )
         if self.plan is not None:
             reports = reports.filter(item__plan=self.plan)
-        return reports.select_related("item__plan").order_by(
-            "item__domain__number", "item__order", "item__code", "month"
-        )
+        return reports
 
     def objects(self):
         queryset = self.get_queryset() if self.queryset is None else self.queryset
-        reports = list(queryset)
-        ids = [report.pk for report in reports]
+        reports = list(
+            queryset.select_related("item__plan").order_by(
+                "item__plan__year", "item__domain__number", "item__order", "item__code", "month"
+            )
+        )
+        # Subqueries rather than lists of keys: the same three queries with no report as
+        # with many (an empty IN list would skip the query).
+        keys = queryset.values("pk")
         states = defaultdict(list)
         for row in (
-            MonthlyReport.history.filter(id__in=ids)
+            MonthlyReport.history.filter(id__in=keys)
             .order_by("history_date", "history_id")
-            .values("id", "history_date", "state", "history_change_reason")
+            .values("id", "history_date", "state", "reviewed_at", "reopened_at", "return_reason")
         ):
             states[row["id"]].append(row)
         figures = defaultdict(lambda: defaultdict(list))
         for row in (
-            Figure.history.filter(report_id__in=ids)
+            Figure.history.filter(report_id__in=keys)
             .order_by("history_date", "history_id")
             .values(
                 "report_id",
@@ -907,72 +1014,111 @@ class PublicCorrectionResource(PublicResource):
                 "note",
                 "history_date",
                 "history_type",
+                indicator_number=F("indicator__number"),
+                indicator_name=F("indicator__name"),
+                indicator_unit=F("indicator__unit"),
+                street_code=F("street__code"),
+                street_name=F("street__name"),
+                street_order=F("street__order"),
             )
         ):
-            figures[row["report_id"]][(row["indicator_id"], row["street_id"])].append(row)
-        indicators = {
-            i.pk: i
-            for i in Indicator.objects.filter(item__in={r.item_id for r in reports}).only(
-                "pk", "number", "name"
-            )
-        }
-        streets = dict(Street.objects.values_list("pk", "code"))
+            figures[row["report_id"]][row["indicator_id"], row["street_id"]].append(row)
         corrections = []
         for report in reports:
-            for before_at, after_at, reopen in _republications(states[report.pk]):
-                for (indicator_id, street_id), history in figures[report.pk].items():
-                    before = _as_of(history, before_at)
-                    after = _as_of(history, after_at)
-                    value_before = None if before is None else before["value"]
-                    value_after = None if after is None else after["value"]
-                    if value_before == value_after:
-                        continue
-                    note = (after or {}).get("note") or ""
-                    corrections.append(
-                        {
-                            "plan_year": report.item.plan.year,
-                            "item_code": report.item.code,
-                            "month": month_text(report.month),
-                            "indicator_number": indicators[indicator_id].number,
-                            "indicator_name": indicators[indicator_id].name,
-                            "street_code": streets.get(street_id, "") if street_id else "",
-                            "value_before": value_before,
-                            "value_after": value_after,
-                            "published_before_on": timezone.localdate(before_at),
-                            "corrected_on": timezone.localdate(after_at),
-                            "reason": "；".join(part for part in (reopen, note) if part),
-                            "is_demo": report.is_demo,
-                        }
+            for reopening, approval in _corrections_of(states[report.pk]):
+                found = []
+                for history in figures[report.pk].values():
+                    change = _figure_change(
+                        history, reopening["history_date"], approval["history_date"]
                     )
+                    figure = history[-1]
+                    if change is not None and figure["indicator_number"] is not None:
+                        order = (
+                            figure["indicator_number"],
+                            figure["street_id"] is not None,
+                            figure["street_order"] or 0,
+                            figure["street_code"] or "",
+                        )
+                        found.append(
+                            (order, _correction(report, reopening, approval, figure, *change))
+                        )
+                corrections.extend(row for _, row in sorted(found, key=lambda pair: pair[0]))
         return corrections
 
     def _getters(self):
         return [lambda row, name=name: row[name] for name, _ in self.columns()]
 
 
-def _republications(states):
-    """(approved at, approved again at, the office's reason for reopening) for each time a
-    report was approved again after being reopened."""
-    approvals, reason, previous = [], "", None
+def _corrections_of(states):
+    """(the reopening, the approval of the correction) each time a report, reopened by the
+    office, was approved again, from its history rows in order. A reopening is the row
+    where `reopened_at` takes a new value (report_reopen alone sets it); a report whose
+    history starts with it (created without history rows) has no row before."""
+    found, reopening, previous = [], None, None
     for row in states:
-        approved = row["state"] == APPROVED
-        if approved and previous != APPROVED:
-            approvals.append((row["history_date"], reason))
-            reason = ""
-        elif not approved and previous == APPROVED:
-            reason = (row["history_change_reason"] or "").strip()
-        previous = row["state"]
-    return [(first[0], second[0], second[1]) for first, second in itertools.pairwise(approvals)]
+        if row["reopened_at"] is not None and (
+            row["reopened_at"] != previous["reopened_at"]
+            if previous is not None
+            else row["state"] == MonthlyReport.State.RETURNED
+        ):
+            reopening = row
+        elif reopening is not None and row["state"] == APPROVED:
+            found.append((reopening, row))
+            reopening = None
+        previous = row
+    return found
 
 
-def _as_of(history, moment):
-    """A figure's history row in force at `moment`; None if it did not exist then."""
-    current = None
-    for row in history:
-        if row["history_date"] > moment:
-            break
-        current = None if row["history_type"] == "-" else row
-    return current
+def _figure_change(history, start, end):
+    """(before, after, kind) of one figure (its history rows, in order) between the reopening
+    at `start` and the approval at `end`; None when it did not change. `before` and `after`
+    are history rows, None where the figure did not exist, `before` _UNRECORDED when it
+    existed without a history row before its first change (rows written by bulk_create)."""
+    changes = [row for row in history if start < row["history_date"] <= end]
+    if not changes:
+        return None
+    after = None if changes[-1]["history_type"] == "-" else changes[-1]
+    earlier = [row for row in history if row["history_date"] <= start]
+    if earlier:
+        before = None if earlier[-1]["history_type"] == "-" else earlier[-1]
+    else:
+        first = changes[0]["history_type"]
+        before = None if first == "+" else changes[0] if first == "-" else _UNRECORDED
+    if before is None and after is None:
+        return None
+    if before is None:
+        return before, after, "added"
+    if after is None:
+        return before, after, "removed"
+    if before is not _UNRECORDED and before["value"] == after["value"]:
+        return None
+    return before, after, "changed"
+
+
+def _correction(report, reopening, approval, figure, before, after, kind) -> dict:
+    known = before if isinstance(before, dict) else None
+    reasons = [(reopening["return_reason"] or "").strip().removeprefix(REOPEN_PREFIX).strip()]
+    note = (after or {}).get("note", "").strip()
+    if note and note != (known or {}).get("note", "").strip():
+        reasons.append(note)
+    return {
+        "plan_year": report.item.plan.year,
+        "item_code": report.item.code,
+        "item_title": report.item.title,
+        "month": month_text(report.month),
+        "indicator_number": figure["indicator_number"],
+        "indicator_name": figure["indicator_name"],
+        "street_code": figure["street_code"] or "",
+        "street_name": figure["street_name"] or "",
+        "change": kind,
+        "value_before": None if known is None else known["value"],
+        "value_after": None if after is None else after["value"],
+        "plain_unit": progress.plain_unit(figure["indicator_unit"]),
+        "published_before_on": _local_date(reopening["reviewed_at"]),
+        "corrected_on": _local_date(approval["reviewed_at"] or approval["history_date"]),
+        "reason": "；".join(part for part in reasons if part),
+        "is_demo": report.is_demo,
+    }
 
 
 # ------------------------------------------------------------------------------
