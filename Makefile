@@ -94,9 +94,11 @@ faults: $(VENV)/.run-deps
 	$(BIN)/python bench/load.py $(LOAD_ARGS) || status=1; \
 	exit $$status
 
+# Style, formatting, and which way imports may run ([tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
