@@ -386,6 +386,14 @@ def test_every_page_the_api_and_the_summary_agree_with_the_residents_recomputati
         if shown_value != expected_value:
             differences.append(f"{where}: shows {shown_value!r}, recomputed {expected_value!r}")
 
+    def standing_page(where, path, name, rolled):
+        """A domain's or a unit's page: its progress bar and its overdue count."""
+        html = page(client, path)
+        expected = (text_percent(rolled["progress"]), text_percent(rolled["expected"]))
+        compare(where, bar(html, name), expected)
+        overdue = bool(re.search(rf"逾期未报</span> {rolled['overdue']} 项", html))
+        compare(f"{where} overdue", overdue, True)
+
     # The latest data month: home, domain, unit and item pages, the API.
     latest = resident.data_month()
     now = resident.plan_at(latest, today=today)
@@ -443,30 +451,10 @@ def test_every_page_the_api_and_the_summary_agree_with_the_residents_recomputati
             ),
             (shown(rolled["progress"]), shown(rolled["expected"]), rolled["overdue"]),
         )
-        html = page(client, f"/2024/domains/{domain_number}/")
-        compare(
-            f"domain {domain_number}",
-            bar(html, name),
-            (text_percent(rolled["progress"]), text_percent(rolled["expected"])),
-        )
-        compare(
-            f"domain {domain_number} overdue",
-            bool(re.search(rf"逾期未报</span> {rolled['overdue']} 项", html)),
-            True,
-        )
+        standing_page(f"domain {domain_number}", f"/2024/domains/{domain_number}/", name, rolled)
     for (unit_code, name), snapshots in by_unit.items():
         rolled = resident.rollup(snapshots)
-        html = page(client, f"/2024/units/{unit_code}/")
-        compare(
-            f"unit {unit_code}",
-            bar(html, name),
-            (text_percent(rolled["progress"]), text_percent(rolled["expected"])),
-        )
-        compare(
-            f"unit {unit_code} overdue",
-            bool(re.search(rf"逾期未报</span> {rolled['overdue']} 项", html)),
-            True,
-        )
+        standing_page(f"unit {unit_code}", f"/2024/units/{unit_code}/", name, rolled)
     for item in resident.items:
         html = page(client, f"/2024/items/{item['code']}/")
         mine = now[item["code"]]
