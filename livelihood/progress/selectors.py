@@ -16,9 +16,11 @@ from livelihood.progress.querysets import _model, approved_q
 def data_month(plan, published_by=None) -> datetime.date | None:
     """The latest month with an approved report (approved by `published_by`, when given): what
     "数据截至" names."""
-    return _model("MonthlyReport").objects.filter(
-        approved_q("", None, published_by), item__plan=plan
-    ).aggregate(m=Max("month"))["m"]
+    return (
+        _model("MonthlyReport")
+        .objects.filter(approved_q("", None, published_by), item__plan=plan)
+        .aggregate(m=Max("month"))["m"]
+    )
 
 
 def month_end_moment(month: datetime.date) -> datetime.datetime:
