@@ -212,8 +212,9 @@ def test_overdue_only_after_the_due_day():
     after = progress.due_months(APRIL, datetime.date(2024, 12, 1), datetime.date(2024, 7, 6), 5)
     assert june not in on_due_day
     assert june in after
-    assert progress.is_overdue([APRIL, datetime.date(2024, 5, 1)], on_due_day) is False
-    assert progress.is_overdue([APRIL, datetime.date(2024, 5, 1)], after) is True
+    # April and May reported: two of the due months.
+    assert progress.overdue(on_due_day, 2) is False
+    assert progress.overdue(after, 2) is True
 
 
 # ------------------------------------------------------------------------------

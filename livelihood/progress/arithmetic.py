@@ -273,21 +273,34 @@ def due_date(month: datetime.date, due_day: int) -> datetime.date:
     return add_months(month, 1).replace(day=due_day)
 
 
+def last_due_month(today: datetime.date, due_day: int) -> datetime.date:
+    """The latest month whose report was due before `today`: on the due day itself the month
+    before is not overdue yet."""
+    month = today.replace(day=1)
+    while due_date(month, due_day) >= today:
+        month = add_months(month, -1)
+    return month
+
+
 def due_months(
     first_month: datetime.date, last_month: datetime.date, today: datetime.date, due_day: int
 ) -> list[datetime.date]:
-    """The plan's months whose report due date has passed by `today`."""
+    """The months from `first_month` to `last_month` whose report due date has passed by
+    `today`."""
+    last = min(last_month, last_due_month(today, due_day))
     months = []
     month = first_month
-    while month <= last_month and due_date(month, due_day) < today:
+    while month <= last:
         months.append(month)
         month = add_months(month, 1)
     return months
 
 
-def is_overdue(reported_months: Iterable[datetime.date], due: Sequence[datetime.date]) -> bool:
-    """逾期未报: a month past its due date without a submitted or approved report."""
-    return bool(set(due) - set(reported_months))
+def overdue(due: Sequence[datetime.date], reported: int) -> bool:
+    """逾期未报: fewer of the `due` months (due_months) have a submitted or approved report
+    than are due; `reported` counts the due months that have one. The public flag counts a
+    whole plan year, the reporting board one month at a time."""
+    return reported < len(due)
 
 
 # ------------------------------------------------------------------------------
@@ -473,6 +486,15 @@ class Punctuality:
     @property
     def rate_display(self) -> str:
         return format_percent(self.rate)
+
+    def __add__(self, other: "Punctuality") -> "Punctuality":
+        """Several items' punctuality together: a unit's is the sum of its items'."""
+        return Punctuality(
+            self.on_time + other.on_time, self.late + other.late, self.missing + other.missing
+        )
+
+
+NO_REPORTS_DUE = Punctuality(0, 0, 0)
 
 
 def punctuality(

@@ -35,16 +35,10 @@ APPROVED = "approved"
 REPORTED_STATES = ("submitted", "approved")
 
 
-def _model(name):
+def model(name):
+    """One of the app's models by name, without importing the models module (which imports
+    this one)."""
     return apps.get_model("livelihood", name)
-
-
-def last_due_month(today: datetime.date, due_day: int) -> datetime.date:
-    """The latest month whose report was due before `today`."""
-    month = today.replace(day=1)
-    while progress.due_date(month, due_day) >= today:
-        month = progress.add_months(month, -1)
-    return month
 
 
 class PlanQuerySet(models.QuerySet):
@@ -78,7 +72,7 @@ class IndicatorQuerySet(models.QuerySet):
         """Annotate `_latest_value` and `_latest_month`: the indicator's district total in
         the latest approved report up to `as_of` (all approved reports when None)."""
         figures = (
-            _model("Figure")
+            model("Figure")
             .objects.filter(approved_q("report__", as_of, published_by))
             .filter(indicator=OuterRef("pk"), street__isnull=True)
             .order_by("-report__month")
@@ -105,9 +99,9 @@ class ItemQuerySet(models.QuerySet):
         approved by then, for the plan as residents saw it at that moment. The overdue flag
         is judged on `today` (default: the real date).
         """
-        reports = _model("MonthlyReport").objects
+        reports = model("MonthlyReport").objects
         indicators = (
-            _model("Indicator")
+            model("Indicator")
             .objects.with_latest(as_of, published_by)
             # Grouped by item in Python: the default ordering would join item, plan and domain.
             .order_by("number")
@@ -115,7 +109,7 @@ class ItemQuerySet(models.QuerySet):
         )
         approved = reports.filter(approved_q("", as_of, published_by), item=OuterRef("pk"))
         milestones = (
-            _model("Milestone")
+            model("Milestone")
             # Timeline order; the default ordering would join the item, plan and domain.
             .objects.order_by("planned_on", "number")
             .annotate(
@@ -134,7 +128,7 @@ class ItemQuerySet(models.QuerySet):
             )
         )
         today = today or timezone.localdate()
-        due_until = last_due_month(today, settings.REPORT_DUE_DAY)
+        due_until = progress.last_due_month(today, settings.REPORT_DUE_DAY)
         reported = reports.filter(
             item=OuterRef("pk"),
             state__in=REPORTED_STATES,
@@ -192,29 +186,44 @@ def indicator_input(indicator, value) -> progress.IndicatorInput:
     )
 
 
-def snapshot_from_annotations(
-    item, *, values: dict | None = None, done: frozenset = frozenset()
+def item_measure(
+    item,
+    indicators: list[progress.IndicatorInput],
+    milestones: list,
+    milestones_done: int,
+    *,
+    as_of: datetime.date,
+    has_approved: bool,
+    overdue: bool,
 ) -> progress.ItemProgress:
-    """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched.
+    """progress.item_progress() for `item` with the plan's schedule and the tolerance: the
+    one assembly behind an item's current snapshot (snapshot_from_annotations) and its
+    month-by-month trend (selectors.item_trend)."""
+    return progress.item_progress(
+        indicators=indicators,
+        milestones_done=milestones_done,
+        milestone_dates=[m.planned_on for m in milestones],
+        has_approved=has_approved,
+        as_of=as_of,
+        first_month=item.plan.first_month,
+        tolerance=tolerance(),
+        overdue=overdue,
+    )
 
-    `values` ({indicator id: plain value}) and `done` (milestone ids) stand in for figures
-    and milestones of a report not approved yet: the progress the report would give once
-    approved (the report form asks for a delay reason when that is 滞后)."""
+
+def snapshot_from_annotations(item) -> progress.ItemProgress:
+    """Compute an item's progress from what `ItemQuerySet.with_progress()` fetched."""
     plan = item.plan
     today = item._today
     as_of = item._as_of or min(max(today.replace(day=1), plan.first_month), plan.last_month)
     milestones = list(item.milestones.all())
     due = progress.due_months(plan.first_month, plan.last_month, today, settings.REPORT_DUE_DAY)
-    latest = values or {}
-    return progress.item_progress(
-        indicators=[
-            indicator_input(i, latest.get(i.pk, i._latest_value)) for i in item.indicators.all()
-        ],
-        milestones_done=sum(1 for m in milestones if m._done or m.pk in done),
-        milestone_dates=[m.planned_on for m in milestones],
-        has_approved=values is not None or item._last_approved is not None,
+    return item_measure(
+        item,
+        [indicator_input(i, i._latest_value) for i in item.indicators.all()],
+        milestones,
+        sum(1 for m in milestones if m._done),
         as_of=as_of,
-        first_month=plan.first_month,
-        tolerance=tolerance(),
-        overdue=item._reported_count < len(due),
+        has_approved=item._last_approved is not None,
+        overdue=progress.overdue(due, item._reported_count),
     )

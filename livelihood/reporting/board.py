@@ -3,8 +3,9 @@ Where each item's monthly reports stand: the reporting board in the admin and th
 (`send_reminders`) read the same cells.
 
 A month's report is due by REPORT_DUE_DAY of the following month (progress.due_date); after
-that day a month without a submitted or approved report is overdue (逾期), the same rule as
-the public 逾期未报 flag (progress.due_months, querysets.REPORTED_STATES).
+that day a month without a submitted or approved report is overdue (逾期): progress.overdue over
+that one month, the rule behind the public 逾期未报 flag (querysets.REPORTED_STATES says which
+states count as reported).
 """
 
 import datetime
@@ -54,14 +55,14 @@ class Cell:
 
 
 def cell(item, month, report, today, due_day=None) -> Cell:
-    due = progress.due_date(month, due_day or settings.REPORT_DUE_DAY)
+    due_day = due_day or settings.REPORT_DUE_DAY
     reported = report is not None and report.state in REPORTED_STATES
-    overdue = due < today and not reported
+    overdue = progress.overdue(progress.due_months(month, month, today, due_day), int(reported))
     if report is not None:
         key = report.state
     else:
         key = "overdue" if overdue else "missing"
-    return Cell(item, month, report, key, overdue, due)
+    return Cell(item, month, report, key, overdue, progress.due_date(month, due_day))
 
 
 def grid(items, months, today: datetime.date | None = None) -> list[tuple[object, list[Cell]]]:
