@@ -102,12 +102,12 @@ def parse_figure(value, *, kind: str, unit: str = "", percent_cell: bool = False
         number = _rate(value, text, percent_cell)
     else:
         number = _count(value, text, unit)
-    if abs(number) >= progress.FIGURE_LIMIT:
-        raise ParseError(progress.TOO_LARGE)
-    if kind == "count" and number < 0:
-        raise ParseError("累计数不能为负数。")
-    if kind == "rate" and not (0 <= number <= HUNDRED):
-        raise ParseError(f"比率应在 0 到 100 之间（%），实际为 {progress.format_number(number)}。")
+    error = progress.value_error(kind, number)
+    if error and kind == "rate" and progress.out_of_range(kind, number):
+        # Say what was read: a rate cell may hold 0.65 or 65%, and 6500 means a slip.
+        error = f"{error}读取的数值为 {progress.format_number(number)}%。"
+    if error:
+        raise ParseError(error)
     return number
 
 

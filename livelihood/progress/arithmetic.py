@@ -132,11 +132,19 @@ def value_error(kind: str, value: Decimal | None) -> str | None:
         return None
     if abs(value) >= FIGURE_LIMIT:
         return TOO_LARGE
-    if kind == "count" and value < 0:
-        return "累计数不能为负数。"
-    if kind == "rate" and not ZERO <= value <= HUNDRED:
-        return "比率应在 0 到 100 之间。"
+    if out_of_range(kind, value):
+        return "累计数不能为负数。" if kind == "count" else "比率应在 0 到 100 之间。"
     return None
+
+
+def out_of_range(kind: str, value: Decimal) -> bool:
+    """A count below zero or a rate outside 0–100 (percent): never a figure, nor a target.
+    The database's check constraints hold the same bounds."""
+    if kind == "count":
+        return value < 0
+    if kind == "rate":
+        return not ZERO <= value <= HUNDRED
+    return False
 
 
 # ------------------------------------------------------------------------------
