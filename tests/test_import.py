@@ -1,4 +1,4 @@
-"""Importing a unit's monthly figures from a spreadsheet (livelihood/data/imports.py), in the admin
+"""Importing a unit's monthly figures from a spreadsheet (livelihood/data/reading.py), in the admin
 and from the command line: what people type is read, everything goes through the workflow."""
 
 import datetime
@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from livelihood.data.imports import (
+from livelihood.data.reading import (
     figure_template,
     figures_import,
 )

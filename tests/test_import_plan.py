@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from livelihood.data.imports import (
+from livelihood.data.reading import (
     PLAN_SPEC,
     plan_import,
     plan_template,

@@ -747,7 +747,7 @@ def test_manual_scores_and_peer_review_forms(objects, unit, other_unit, street):
 def test_import_upload_and_summary_forms(objects, office_request):
     from import_export.formats.base_formats import XLSX
 
-    from livelihood.data import imports as resources
+    from livelihood.data import reading as resources
 
     user = office_request.user
     formats = [XLSX]
@@ -853,11 +853,11 @@ def test_report_posts_answer_without_server_error_and_refusals_write_nothing(
 )
 @example(data=b"\x80\xff\xfe", name="a.csv")  # neither UTF-8 nor GB18030
 def test_any_file_reads_as_a_sheet_or_a_chinese_import_error(data, name):
-    from livelihood.data import imports
+    from livelihood.data import reading
 
     try:
-        sheet = imports.read_sheet(data, imports.FIGURE_SPEC, name)
-    except imports.ImportFileError as error:
+        sheet = reading.read_sheet(data, reading.FIGURE_SPEC, name)
+    except reading.ImportFileError as error:
         assert CJK.search(error.message)
     else:
         assert sheet.dataset() is not None
@@ -868,7 +868,7 @@ def test_figure_import_of_hostile_cells_reports_rows_in_chinese(draft, make_staf
     import csv
     import io
 
-    from livelihood.data import imports
+    from livelihood.data import reading
     from livelihood.models import Figure
 
     clerk = make_staff("hostile-importer", unit)
@@ -898,7 +898,7 @@ def test_figure_import_of_hostile_cells_reports_rows_in_chinese(draft, make_staf
             writer.writerow([v.replace("\x00", "") for v in values])
         data = buffer.getvalue().encode("utf-8", "replace")
         before = Figure.objects.count()
-        outcome = imports.figures_import(
+        outcome = reading.figures_import(
             data=data,
             file_name="月度数值.csv",
             month=datetime.date(2024, 6, 1),
