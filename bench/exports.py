@@ -580,7 +580,7 @@ def import_prepare(year: int, out: str):
     from django.db import transaction
     from openpyxl import load_workbook
 
-    from livelihood.data.reading import figure_template
+    from livelihood.data.import_templates import figure_template
     from livelihood.models import (
         LeadUnit,
         MonthlyReport,

@@ -30,7 +30,7 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
-from livelihood.data import reading
+from livelihood.data import figures, import_templates, reading
 from livelihood.data.parsing import (
     ParseError,
     parse_month,
@@ -40,6 +40,7 @@ from livelihood.models import (
     LeadUnit,
     Plan,
 )
+from livelihood.plan.imports import PlanResource, plan_import
 from livelihood.progress.selectors import plan_months
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,7 +71,7 @@ def month_choices(user) -> list[tuple[str, str]]:
     if unit is not None:
         plans = plans.filter(items__lead_unit=unit).distinct()
     months = sorted({m for plan in plans for m in plan_months(plan)}, reverse=True)
-    return [(f"{m:%Y-%m}", reading.month_label(m)) for m in months]
+    return [(f"{m:%Y-%m}", figures.month_label(m)) for m in months]
 
 
 class UploadField(forms.FileField):
@@ -308,7 +309,7 @@ class FigureImportAdmin(SpreadsheetImportMixin):
     """Monthly figures from a unit's spreadsheet (FigureAdmin)."""
 
     import_form_class = FigureImportForm
-    resource_classes = [reading.FigureResource]
+    resource_classes = [figures.FigureResource]
     import_formats = [reading.SheetFormat]
     upload_kind = "figures"
     import_title = "从 Excel 导入月度数值"
@@ -354,7 +355,7 @@ class FigureImportAdmin(SpreadsheetImportMixin):
 
     def run_import(self, request, params, *, data, file_name, dry_run, versions=None):
         unit, month = self._params(request, params)
-        return reading.figures_import(
+        return figures.figures_import(
             data=data,
             file_name=file_name,
             month=month,
@@ -368,7 +369,7 @@ class FigureImportAdmin(SpreadsheetImportMixin):
         unit_pk = params.get("unit")
         unit = LeadUnit.objects.filter(pk=unit_pk).first() if unit_pk else None
         month = datetime.date.fromisoformat(params["month"])
-        return f"{unit.name if unit else '全部牵头单位'}，{reading.month_label(month)}"
+        return f"{unit.name if unit else '全部牵头单位'}，{figures.month_label(month)}"
 
     def done_url(self, params):
         month = datetime.date.fromisoformat(params["month"])
@@ -402,11 +403,11 @@ class FigureImportAdmin(SpreadsheetImportMixin):
             messages.error(request, str(error))
             return HttpResponseRedirect(self._url("import"))
         plan = Plan.objects.filter(year=month.year).first()
-        problem = reading.month_problem(month, plan)
+        problem = figures.month_problem(month, plan)
         if problem:
             messages.error(request, problem)
             return HttpResponseRedirect(self._url("import"))
-        content = reading.figure_template(plan=plan, month=month, unit=unit)
+        content = import_templates.figure_template(plan=plan, month=month, unit=unit)
         who = (unit.short_name or unit.name) if unit else "全部单位"
         response = HttpResponse(content, content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(
@@ -420,7 +421,7 @@ class PlanImportAdmin(SpreadsheetImportMixin):
     """Items and indicators of a plan (ItemAdmin): the coordinating office only."""
 
     import_form_class = PlanImportForm
-    resource_classes = [reading.PlanResource]
+    resource_classes = [PlanResource]
     import_formats = [reading.PlanSheetFormat]
     upload_kind = "plan"
     import_title = "从 Excel 导入年度计划"
@@ -446,7 +447,7 @@ class PlanImportAdmin(SpreadsheetImportMixin):
         }
 
     def run_import(self, request, params, *, data, file_name, dry_run, versions=None):
-        return reading.plan_import(
+        return plan_import(
             data=data,
             file_name=file_name,
             plan=Plan.objects.get(pk=params["plan"]),
@@ -481,7 +482,7 @@ class PlanImportAdmin(SpreadsheetImportMixin):
         if plan is None:
             messages.error(request, "还没有年度计划。")
             return HttpResponseRedirect(self._url("import"))
-        response = HttpResponse(reading.plan_template(plan), content_type=XLSX)
+        response = HttpResponse(import_templates.plan_template(plan), content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=f"民生实事年度计划-{plan.year}.xlsx"
         )

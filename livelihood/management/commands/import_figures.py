@@ -1,7 +1,7 @@
 """
 `manage.py import_figures FILE --unit CODE --month YYYY-MM [--dry-run] --user USERNAME`: the
 admin's import of a unit's monthly figures, from the command line, through the same code
-(livelihood/data/reading.py): all or nothing, written through the reporting workflow as USERNAME.
+(livelihood/data/figures.py): all or nothing, written through the reporting workflow as USERNAME.
 """
 
 from pathlib import Path
@@ -14,6 +14,10 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
+from livelihood.data.figures import (
+    figures_import,
+    month_label,
+)
 from livelihood.data.parsing import (
     ParseError,
     parse_month,
@@ -21,8 +25,6 @@ from livelihood.data.parsing import (
 from livelihood.data.reading import (
     ImportFileError,
     check_size,
-    figures_import,
-    month_label,
 )
 from livelihood.models import LeadUnit
 

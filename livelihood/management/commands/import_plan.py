@@ -1,6 +1,6 @@
 """
 `manage.py import_plan FILE --plan 2024 [--dry-run] [--overwrite-approved] [--user USERNAME]`:
-items and indicators of a year's plan from a spreadsheet (livelihood/data/reading.py), all or
+items and indicators of a year's plan from a spreadsheet (livelihood/plan/imports.py), all or
 nothing. Items are matched by code and indicators by number; nothing is deleted.
 """
 
@@ -13,9 +13,9 @@ from livelihood.accounts.roles import is_coordinator
 from livelihood.data.reading import (
     ImportFileError,
     check_size,
-    plan_import,
 )
 from livelihood.models import Plan
+from livelihood.plan.imports import plan_import
 
 
 class Command(BaseCommand):
