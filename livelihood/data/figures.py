@@ -55,6 +55,12 @@ from livelihood.models import (
 )
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
+from livelihood.reporting.figure_import import reports_import_figures
+from livelihood.reporting.figures import (
+    FigureInput,
+    figure_problems,
+    previous_approved_for,
+)
 
 State = MonthlyReport.State
 
@@ -91,7 +97,8 @@ class FigureResource(resources.ModelResource):
 
     Rows are checked one by one (the item is the unit's, the indicator and street exist, the
     value reads, the report is not locked); the figures are then written per report through
-    services.py in `after_import`, inside the import's transaction."""
+    reports_import_figures (livelihood/reporting/figure_import.py) in `after_import`, inside
+    the import's transaction."""
 
     field_labels = {
         "value": "数值",
@@ -126,7 +133,7 @@ class FigureResource(resources.ModelResource):
         self.coordinator = is_coordinator(user)
         self.ready = False
         self.preview: list[PreviewRow] = []
-        self.pending: dict[int, list[tuple[int, services.FigureInput]]] = defaultdict(list)
+        self.pending: dict[int, list[tuple[int, FigureInput]]] = defaultdict(list)
         self.seen: dict[tuple, int] = {}
         self.touched: dict[int, Item] = {}
 
@@ -345,12 +352,12 @@ class FigureResource(resources.ModelResource):
         )
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        """Queued: the report's figures are written together, through services.py."""
+        """Queued: the report's figures are written together, through reports_import_figures."""
         number, item, indicator, street = self._row
         self.pending[item.pk].append(
             (
                 number,
-                services.FigureInput(
+                FigureInput(
                     indicator_id=indicator.pk,
                     street_id=street.pk if street else None,
                     value=instance.value,
@@ -386,9 +393,9 @@ class FigureResource(resources.ModelResource):
             return
         problems = False
         # The approved figures of earlier months the file's rows are checked against, read
-        # for every report of the file at once; services.reports_import_figures checks the
+        # for every report of the file at once; reports_import_figures checks the
         # figures against them again before it writes.
-        earlier = services.previous_approved_for(
+        earlier = previous_approved_for(
             self.pending,
             self.month,
             {
@@ -401,7 +408,7 @@ class FigureResource(resources.ModelResource):
             report = self.reports.get(item_pk) or MonthlyReport(item=item, month=self.month)
             self.versions_seen[str(item_pk)] = report.version if report.pk else None
             inputs = [figure for _, figure in queued]
-            problems_found = services.figure_problems(report, inputs, earlier.get(item_pk, {}))
+            problems_found = figure_problems(report, inputs, earlier.get(item_pk, {}))
             for index, errors in problems_found.items():
                 number = queued[index][0]
                 position = dataset[ROW].index(number) + 1
@@ -414,7 +421,7 @@ class FigureResource(resources.ModelResource):
         if problems:
             return
         try:
-            saved = services.reports_import_figures(
+            saved = reports_import_figures(
                 month=self.month,
                 user=self.user,
                 figures={

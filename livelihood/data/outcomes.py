@@ -10,8 +10,8 @@ What is guaranteed:
 - All or nothing. A file is imported in one transaction; any error, in any row, rolls the whole
   file back (`rollback_on_validation_errors=True`). A dry run is the same import, rolled back.
 - Every write goes through the reporting workflow's rules. Figures are saved through
-  `services.reports_import_figures` (livelihood/reporting/services.py), which does for all of
-  a file's reports at once what `services.report_open` / `services.report_save` do for one: the
+  `reports_import_figures` (livelihood/reporting/figure_import.py), which does for all of a
+  file's reports at once what `services.report_open` / `services.report_save` do for one: the
   approval lock, the optimistic lock on the report's version, the correction-note rule, the
   history rows and the publication version all apply. An approved report's figure that the
   file would change is an error, not a write; one the file repeats unchanged is simply
