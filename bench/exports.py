@@ -30,7 +30,7 @@ For each database (a temporary SQLite file, a temporary PostgreSQL database) it
        account is created (`create_unit_user --coordinator`), and the office's template for
        December (`figure_template`, all units, 11 columns), filled in and cut to 5,000 rows,
        is imported with `manage.py import_figures FILE --month YEAR-12 --user bench-office`:
-       120 new reports, 5,000 new figures written through services.reports_import_figures.
+       120 new reports, 5,000 new figures written through figure_import.reports_import_figures.
        The month is emptied again between runs (untimed), and a run that fails, or does not
        write the 5,000 figures, fails the benchmark. Its floor, as for the exports, is this
        script in `--floor` mode writing as many rows and columns with openpyxl's write-only
@@ -313,7 +313,7 @@ def measure_import(env, workdir, timing, *, year, repeat, startup_s):
     (`figure_template`, December) with the 数值 column filled in and cut to 5,000 rows.
     Each run then imports it for real (`manage.py import_figures FILE --month YYYY-12 --user
     bench-office`: 120 reports opened, 5,000 figures written through
-    services.reports_import_figures with their history rows); between runs, untimed, the
+    figure_import.reports_import_figures with their history rows); between runs, untimed, the
     month is emptied again and the number of figures the run left in the database is
     checked. One untimed run first checks the file and warms the page cache. A failed import
     fails the benchmark: no time is reported for it.
@@ -580,7 +580,7 @@ def import_prepare(year: int, out: str):
     from django.db import transaction
     from openpyxl import load_workbook
 
-    from livelihood.data.imports import figure_template
+    from livelihood.data.import_templates import figure_template
     from livelihood.models import (
         LeadUnit,
         MonthlyReport,

@@ -814,7 +814,7 @@ class ImportUpload(models.Model):
     Kept in the database, not on an app server's disk, so that the confirmation may reach any
     app server; never under the web root. Bound to the account that uploaded it (and the unit
     and month it was previewed for): the confirmation is refused to anyone else. Deleted on
-    confirm and on cancel; a forgotten one goes after a day (livelihood/data/imports.py).
+    confirm and on cancel; a forgotten one goes after a day (livelihood/data/reading.py).
     """
 
     name = models.CharField("标识", max_length=64, unique=True)

@@ -23,7 +23,7 @@ MONTH = "2000-06"
 
 FILL_TEMPLATE = """
 import datetime, io, sys, openpyxl
-from livelihood.data.imports import figure_template
+from livelihood.data.import_templates import figure_template
 from livelihood.models import Plan
 data = figure_template(plan=Plan.objects.get(year=2000), month=datetime.date(2000, 6, 1), unit=None)
 book = openpyxl.load_workbook(io.BytesIO(data))

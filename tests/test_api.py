@@ -24,6 +24,7 @@ from livelihood.models import (
 )
 from livelihood.operations import scale
 from livelihood.reporting import services
+from livelihood.reporting.figures import FigureInput
 
 pytestmark = pytest.mark.django_db
 
@@ -196,8 +197,8 @@ def test_the_new_datasets_records_match_the_description(
         report=june,
         user=clerk,
         figures=[
-            services.FigureInput(indicator.pk, None, Decimal("3500"), note="核减重复"),
-            services.FigureInput(indicator.pk, street.pk, None),
+            FigureInput(indicator.pk, None, Decimal("3500"), note="核减重复"),
+            FigureInput(indicator.pk, street.pk, None),
         ],
         narrative="六月进展",
         delay_reason="funds",

@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from livelihood.data import imports
+from livelihood.data import import_templates
 from livelihood.models import (
     EvaluationRound,
     Item,
@@ -71,7 +71,7 @@ def open_month(plan, unit):
 
 def filled_template(plan, unit, month, item):
     """The unit's template for the month, with a number in the item's 数值 cells."""
-    data = imports.figure_template(plan=plan, month=month, unit=unit)
+    data = import_templates.figure_template(plan=plan, month=month, unit=unit)
     book = openpyxl.load_workbook(io.BytesIO(data))
     sheet = book.active
     header = next(row for row in sheet.iter_rows() if row[0].value == "事项编号")

@@ -1,4 +1,4 @@
-"""Importing a unit's monthly figures from a spreadsheet (livelihood/data/imports.py), in the admin
+"""Importing a unit's monthly figures from a spreadsheet (livelihood/data/figures.py), in the admin
 and from the command line: what people type is read, everything goes through the workflow."""
 
 import datetime
@@ -13,10 +13,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from livelihood.data.imports import (
-    figure_template,
-    figures_import,
-)
+from livelihood.data.figures import figures_import
+from livelihood.data.import_templates import figure_template
 from livelihood.models import (
     Figure,
     ImportUpload,

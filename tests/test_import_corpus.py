@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
-from livelihood.data.imports import figures_import
+from livelihood.data.figures import figures_import
 from livelihood.models import MonthlyReport
 from livelihood.reporting import services
 from tests import import_files

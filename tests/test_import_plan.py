@@ -10,17 +10,15 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from livelihood.data.imports import (
-    PLAN_SPEC,
-    plan_import,
-    plan_template,
-)
+from livelihood.data.import_templates import plan_template
+from livelihood.data.reading import PLAN_SPEC
 from livelihood.models import (
     Domain,
     Indicator,
     Item,
     LeadUnit,
 )
+from livelihood.plan.imports import plan_import
 from tests import import_files
 from tests.admin_forms import body
 from tests.import_files import read, state, xlsx

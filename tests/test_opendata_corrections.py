@@ -23,7 +23,7 @@ from livelihood.models import (
     Street,
 )
 from livelihood.reporting import services
-from livelihood.reporting.services import FigureInput
+from livelihood.reporting.figures import FigureInput
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from livelihood.models import PlannedValue
 from livelihood.reporting import services
+from livelihood.reporting.figures import FigureInput
 
 pytestmark = pytest.mark.django_db
 
@@ -141,9 +142,7 @@ def test_a_correction_is_published_once_the_reopened_report_is_approved_again(
     services.report_save(
         report=june,
         user=clerk,
-        figures=[
-            services.FigureInput(indicator.pk, None, Decimal("35"), note="按台账核减重复人员")
-        ],
+        figures=[FigureInput(indicator.pk, None, Decimal("35"), note="按台账核减重复人员")],
     )
     assert rows(client, "corrections") == []  # not public until approved again
     submit_and_approve(june, clerk, office)
@@ -172,7 +171,7 @@ def test_corrections_take_the_same_queries_for_one_and_for_several(
         services.report_save(
             report=month,
             user=clerk,
-            figures=[services.FigureInput(indicator.pk, None, Decimal("45"))],
+            figures=[FigureInput(indicator.pk, None, Decimal("45"))],
         )
         submit_and_approve(month, clerk, office)
 

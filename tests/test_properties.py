@@ -747,15 +747,16 @@ def test_manual_scores_and_peer_review_forms(objects, unit, other_unit, street):
 def test_import_upload_and_summary_forms(objects, office_request):
     from import_export.formats.base_formats import XLSX
 
-    from livelihood.data import imports as resources
+    from livelihood.data.figures import FigureResource
+    from livelihood.plan.imports import PlanResource
 
     user = office_request.user
     formats = [XLSX]
 
     @HOSTILE
     @given(
-        figure=form_data(FigureImportForm(formats, [resources.FigureResource], user=user)),
-        plan=form_data(PlanImportForm(formats, [resources.PlanResource], user=user)),
+        figure=form_data(FigureImportForm(formats, [FigureResource], user=user)),
+        plan=form_data(PlanImportForm(formats, [PlanResource], user=user)),
         summary=form_data(SummaryForm()),
         content=st.binary(max_size=2000),
         name=SENDABLE_TEXT,
@@ -767,14 +768,12 @@ def test_import_upload_and_summary_forms(objects, office_request):
         for form in (
             FigureImportForm(
                 formats,
-                [resources.FigureResource],
+                [FigureResource],
                 data=as_query(figure),
                 files=upload,
                 user=user,
             ),
-            PlanImportForm(
-                formats, [resources.PlanResource], data=as_query(plan), files=upload, user=user
-            ),
+            PlanImportForm(formats, [PlanResource], data=as_query(plan), files=upload, user=user),
             SummaryForm(as_query(summary)),
         ):
             judged(form)
@@ -853,11 +852,11 @@ def test_report_posts_answer_without_server_error_and_refusals_write_nothing(
 )
 @example(data=b"\x80\xff\xfe", name="a.csv")  # neither UTF-8 nor GB18030
 def test_any_file_reads_as_a_sheet_or_a_chinese_import_error(data, name):
-    from livelihood.data import imports
+    from livelihood.data import reading
 
     try:
-        sheet = imports.read_sheet(data, imports.FIGURE_SPEC, name)
-    except imports.ImportFileError as error:
+        sheet = reading.read_sheet(data, reading.FIGURE_SPEC, name)
+    except reading.ImportFileError as error:
         assert CJK.search(error.message)
     else:
         assert sheet.dataset() is not None
@@ -868,7 +867,7 @@ def test_figure_import_of_hostile_cells_reports_rows_in_chinese(draft, make_staf
     import csv
     import io
 
-    from livelihood.data import imports
+    from livelihood.data import figures
     from livelihood.models import Figure
 
     clerk = make_staff("hostile-importer", unit)
@@ -898,7 +897,7 @@ def test_figure_import_of_hostile_cells_reports_rows_in_chinese(draft, make_staf
             writer.writerow([v.replace("\x00", "") for v in values])
         data = buffer.getvalue().encode("utf-8", "replace")
         before = Figure.objects.count()
-        outcome = imports.figures_import(
+        outcome = figures.figures_import(
             data=data,
             file_name="月度数值.csv",
             month=datetime.date(2024, 6, 1),

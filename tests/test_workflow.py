@@ -12,10 +12,8 @@ from livelihood.models import (
     PublicationVersion,
 )
 from livelihood.reporting import services
-from livelihood.reporting.services import (
-    FigureInput,
-    TransitionError,
-)
+from livelihood.reporting.figures import FigureInput
+from livelihood.reporting.services import TransitionError
 
 pytestmark = pytest.mark.django_db
 

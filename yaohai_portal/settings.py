@@ -259,14 +259,14 @@ SESSION_SAVE_EVERY_REQUEST = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
-# Spreadsheet imports (livelihood/data/imports.py): a file larger than IMPORT_MAX_BYTES or with more
+# Spreadsheet imports (livelihood/data/reading.py): a file larger than IMPORT_MAX_BYTES or with more
 # than IMPORT_MAX_ROWS data rows is refused with a message. Between the preview and the
 # confirmation an upload is kept in the database (not on an app server's disk, never under the
 # web root), bound to the account; it is deleted on confirm or cancel, and after a day.
 # https://django-import-export.readthedocs.io/en/latest/installation.html#import-export-tmp-storage-class
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "livelihood.data.imports.DatabaseStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "livelihood.data.reading.DatabaseStorage"
 
 # ------------------------------------------------------------------------------
 # Two-factor sign-in (issue 7)

@@ -253,10 +253,8 @@ class UnitScopedAdmin(ScopedChoicesMixin, SimpleHistoryAdmin):
         A report's text and a figure's value go through the workflow (services.report_save:
         its state rules, the approval lock and the version check apply); other rows through
         this admin's form and `save_model`, as a change would."""
-        from livelihood.reporting.services import (
-            FigureInput,
-            report_save,
-        )
+        from livelihood.reporting.figures import FigureInput
+        from livelihood.reporting.services import report_save
 
         if isinstance(current, MonthlyReport):
             return report_save(

@@ -7,7 +7,7 @@ dry run of the very import, rolled back) → confirm or cancel.
   office chooses a unit (or all). The template to fill in is downloaded from the same page.
 - The plan (`PlanImportAdmin`, mixed into ItemAdmin): the coordinating office only.
 
-Between preview and confirmation the file is kept in the database (imports.DatabaseStorage),
+Between preview and confirmation the file is kept in the database (reading.DatabaseStorage),
 bound to the account, the unit and the month it was previewed for, with the report versions the
 preview saw: the confirmation imports exactly what was previewed, or refuses when a report
 changed meanwhile. The row is deleted on confirm and on cancel.
@@ -30,7 +30,7 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
-from livelihood.data import imports
+from livelihood.data import figures, import_templates, reading
 from livelihood.data.parsing import (
     ParseError,
     parse_month,
@@ -40,6 +40,7 @@ from livelihood.models import (
     LeadUnit,
     Plan,
 )
+from livelihood.plan.imports import PlanResource, plan_import
 from livelihood.progress.selectors import plan_months
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,7 +71,7 @@ def month_choices(user) -> list[tuple[str, str]]:
     if unit is not None:
         plans = plans.filter(items__lead_unit=unit).distinct()
     months = sorted({m for plan in plans for m in plan_months(plan)}, reverse=True)
-    return [(f"{m:%Y-%m}", imports.month_label(m)) for m in months]
+    return [(f"{m:%Y-%m}", figures.month_label(m)) for m in months]
 
 
 class UploadField(forms.FileField):
@@ -80,8 +81,8 @@ class UploadField(forms.FileField):
         upload = super().clean(data, initial)
         if upload is not None:
             try:
-                imports.check_size(upload.size)
-            except imports.ImportFileError as error:
+                reading.check_size(upload.size)
+            except reading.ImportFileError as error:
                 raise forms.ValidationError(error.message) from None
         return upload
 
@@ -162,7 +163,7 @@ class SpreadsheetImportMixin(ImportMixin):
 
     import_template_name = "admin/livelihood/import.html"
     confirm_form_class = ConfirmImportForm
-    tmp_storage_class = imports.DatabaseStorage
+    tmp_storage_class = reading.DatabaseStorage
     skip_admin_log = True
     upload_kind = ""
     import_title = ""
@@ -220,8 +221,8 @@ class SpreadsheetImportMixin(ImportMixin):
             params = self.import_params(request, form)
             upload = form.cleaned_data["import_file"]
             try:
-                data = imports.read_upload(upload)
-            except imports.ImportFileError as error:
+                data = reading.read_upload(upload)
+            except reading.ImportFileError as error:
                 form.add_error("import_file", error.message)
             else:
                 outcome = self.run_import(
@@ -308,8 +309,8 @@ class FigureImportAdmin(SpreadsheetImportMixin):
     """Monthly figures from a unit's spreadsheet (FigureAdmin)."""
 
     import_form_class = FigureImportForm
-    resource_classes = [imports.FigureResource]
-    import_formats = [imports.SheetFormat]
+    resource_classes = [figures.FigureResource]
+    import_formats = [reading.SheetFormat]
     upload_kind = "figures"
     import_title = "从 Excel 导入月度数值"
 
@@ -354,7 +355,7 @@ class FigureImportAdmin(SpreadsheetImportMixin):
 
     def run_import(self, request, params, *, data, file_name, dry_run, versions=None):
         unit, month = self._params(request, params)
-        return imports.figures_import(
+        return figures.figures_import(
             data=data,
             file_name=file_name,
             month=month,
@@ -368,7 +369,7 @@ class FigureImportAdmin(SpreadsheetImportMixin):
         unit_pk = params.get("unit")
         unit = LeadUnit.objects.filter(pk=unit_pk).first() if unit_pk else None
         month = datetime.date.fromisoformat(params["month"])
-        return f"{unit.name if unit else '全部牵头单位'}，{imports.month_label(month)}"
+        return f"{unit.name if unit else '全部牵头单位'}，{figures.month_label(month)}"
 
     def done_url(self, params):
         month = datetime.date.fromisoformat(params["month"])
@@ -384,8 +385,8 @@ class FigureImportAdmin(SpreadsheetImportMixin):
             "template_units": LeadUnit.objects.all() if coordinator else None,
             "template_months": month_choices(request.user),
             "default_month": f"{default_month():%Y-%m}",
-            "max_size": imports.size_label(imports.max_bytes()),
-            "max_rows": imports.max_rows(),
+            "max_size": reading.size_label(reading.max_bytes()),
+            "max_rows": reading.max_rows(),
         }
 
     def template_view(self, request):
@@ -402,11 +403,11 @@ class FigureImportAdmin(SpreadsheetImportMixin):
             messages.error(request, str(error))
             return HttpResponseRedirect(self._url("import"))
         plan = Plan.objects.filter(year=month.year).first()
-        problem = imports.month_problem(month, plan)
+        problem = figures.month_problem(month, plan)
         if problem:
             messages.error(request, problem)
             return HttpResponseRedirect(self._url("import"))
-        content = imports.figure_template(plan=plan, month=month, unit=unit)
+        content = import_templates.figure_template(plan=plan, month=month, unit=unit)
         who = (unit.short_name or unit.name) if unit else "全部单位"
         response = HttpResponse(content, content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(
@@ -420,8 +421,8 @@ class PlanImportAdmin(SpreadsheetImportMixin):
     """Items and indicators of a plan (ItemAdmin): the coordinating office only."""
 
     import_form_class = PlanImportForm
-    resource_classes = [imports.PlanResource]
-    import_formats = [imports.PlanSheetFormat]
+    resource_classes = [PlanResource]
+    import_formats = [reading.PlanSheetFormat]
     upload_kind = "plan"
     import_title = "从 Excel 导入年度计划"
 
@@ -446,7 +447,7 @@ class PlanImportAdmin(SpreadsheetImportMixin):
         }
 
     def run_import(self, request, params, *, data, file_name, dry_run, versions=None):
-        return imports.plan_import(
+        return plan_import(
             data=data,
             file_name=file_name,
             plan=Plan.objects.get(pk=params["plan"]),
@@ -467,8 +468,8 @@ class PlanImportAdmin(SpreadsheetImportMixin):
             "kind": "plan",
             "template_url": self._url("import_template"),
             "plans": Plan.objects.all(),
-            "max_size": imports.size_label(imports.max_bytes()),
-            "max_rows": imports.max_rows(),
+            "max_size": reading.size_label(reading.max_bytes()),
+            "max_rows": reading.max_rows(),
         }
 
     def template_view(self, request):
@@ -481,7 +482,7 @@ class PlanImportAdmin(SpreadsheetImportMixin):
         if plan is None:
             messages.error(request, "还没有年度计划。")
             return HttpResponseRedirect(self._url("import"))
-        response = HttpResponse(imports.plan_template(plan), content_type=XLSX)
+        response = HttpResponse(import_templates.plan_template(plan), content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=f"民生实事年度计划-{plan.year}.xlsx"
         )
@@ -501,7 +502,7 @@ class ImportUploadAdmin(admin.ModelAdmin):
 
     @admin.display(description="大小")
     def size(self, obj):
-        return imports.size_label(len(obj.data or b""))
+        return reading.size_label(len(obj.data or b""))
 
     def _office(self, request):
         return is_coordinator(request.user)

@@ -32,6 +32,7 @@ from livelihood.models import (
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.selectors import plan_months
 from livelihood.reporting import board, services
+from livelihood.reporting.figures import projected_snapshot
 from livelihood.reporting.forms import (
     DecisionForm,
     OpenReportForm,
@@ -171,7 +172,7 @@ class ReportWorkflowAdmin:
                 messages.error(request, "未识别的操作，请使用页面上的按钮。")
         if snapshot is None:
             try:
-                snapshot = services.projected_snapshot(report)
+                snapshot = projected_snapshot(report)
             except Item.DoesNotExist:  # pragma: no cover - the item was deleted meanwhile
                 snapshot = None
         report.refresh_from_db()

@@ -23,6 +23,12 @@ from livelihood.models import (
 )
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
+from livelihood.reporting.figures import (
+    FigureInput,
+    figure_problems,
+    previous_approved,
+    projected_snapshot,
+)
 
 WRITTEN, PLAIN = "written", "plain"
 PLAIN_PLACES = Decimal("0.0001")  # Figure.value keeps four decimal places
@@ -135,10 +141,10 @@ class FigureRowForm(forms.Form):
         data["plain"] = plain
         return data
 
-    def as_input(self) -> services.FigureInput | None:
+    def as_input(self) -> FigureInput | None:
         if self.indicator_obj is None:
             return None
-        return services.FigureInput(
+        return FigureInput(
             indicator_id=self.indicator_obj.pk,
             street_id=self.street_obj.pk if self.street_obj else None,
             value=self.cleaned_data.get("plain"),
@@ -157,13 +163,13 @@ class BaseFigureFormSet(forms.BaseFormSet):
         # A row without an indicator is an empty extra form (a tampered TOTAL_FORMS): no row.
         forms_with_rows = [(f, row) for f in self.forms if (row := f.as_input()) is not None]
         rows = [row for _, row in forms_with_rows]
-        for index, errors in services.figure_problems(self.report, rows).items():
+        for index, errors in figure_problems(self.report, rows).items():
             form = forms_with_rows[index][0]
             for field, message in errors.items():
                 form.add_error(field if field in form.fields else None, message)
 
     @property
-    def inputs(self) -> list[services.FigureInput]:
+    def inputs(self) -> list[FigureInput]:
         return [row for row in (f.as_input() for f in self.forms) if row is not None]
 
 
@@ -202,7 +208,7 @@ def figure_rows(report) -> list[dict]:
 def figure_formset(report, data=None, *, disabled=False):
     indicators = {i.pk: i for i in report.item.indicators.all() if i.measured}
     streets = {s.pk: s for s in Street.objects.all()}
-    previous = services.previous_approved(report)
+    previous = previous_approved(report)
     formset = FigureFormSet(
         data,
         initial=figure_rows(report) if data is None else None,
@@ -317,12 +323,12 @@ class ReportForm(forms.Form):
             self.add_error(f"milestone_{pk}", message)
         return data
 
-    def check_submission(self, figures: list[services.FigureInput]):
+    def check_submission(self, figures: list[FigureInput]):
         """Before a submit: the fields a submission needs, judged on what was typed (the
         item's progress with this month's figures and milestones)."""
         values = {f.indicator_id: f.value for f in figures if f.street_id is None and f.value}
         done = [pk for pk, day in self.milestone_updates.items() if day is not None]
-        snapshot = services.projected_snapshot(self.report, values=values, done=done)
+        snapshot = projected_snapshot(self.report, values=values, done=done)
         draft = MonthlyReport(
             narrative=self.cleaned_data.get("narrative") or "",
             delay_reason=self.cleaned_data.get("delay_reason") or "",

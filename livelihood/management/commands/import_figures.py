@@ -1,7 +1,7 @@
 """
 `manage.py import_figures FILE --unit CODE --month YYYY-MM [--dry-run] --user USERNAME`: the
 admin's import of a unit's monthly figures, from the command line, through the same code
-(livelihood/data/imports.py): all or nothing, written through the reporting workflow as USERNAME.
+(livelihood/data/figures.py): all or nothing, written through the reporting workflow as USERNAME.
 """
 
 from pathlib import Path
@@ -14,15 +14,17 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
-from livelihood.data.imports import (
-    ImportFileError,
-    check_size,
+from livelihood.data.figures import (
     figures_import,
     month_label,
 )
 from livelihood.data.parsing import (
     ParseError,
     parse_month,
+)
+from livelihood.data.reading import (
+    ImportFileError,
+    check_size,
 )
 from livelihood.models import LeadUnit
 

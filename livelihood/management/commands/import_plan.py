@@ -1,6 +1,6 @@
 """
 `manage.py import_plan FILE --plan 2024 [--dry-run] [--overwrite-approved] [--user USERNAME]`:
-items and indicators of a year's plan from a spreadsheet (livelihood/data/imports.py), all or
+items and indicators of a year's plan from a spreadsheet (livelihood/plan/imports.py), all or
 nothing. Items are matched by code and indicators by number; nothing is deleted.
 """
 
@@ -10,12 +10,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from livelihood.accounts.roles import is_coordinator
-from livelihood.data.imports import (
+from livelihood.data.reading import (
     ImportFileError,
     check_size,
-    plan_import,
 )
 from livelihood.models import Plan
+from livelihood.plan.imports import plan_import
 
 
 class Command(BaseCommand):
