@@ -29,7 +29,7 @@ from tests.fault_world import (
     import_command,
     sqlite_state,
 )
-from tests.test_settings import manage
+from tests.operations.test_settings import manage
 
 OUTAGE_TEXT = "系统维护中，请稍后再试"
 

@@ -23,7 +23,7 @@ from livelihood.accounts import two_factor
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "瑶海民生-两步验证-2024"
 User = get_user_model()
 

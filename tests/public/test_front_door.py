@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = Path(sys.executable)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

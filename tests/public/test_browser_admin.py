@@ -27,7 +27,7 @@ from livelihood.models import (
 )
 from livelihood.progress.selectors import month_end_moment
 from tests.browser import Step, walk
-from tests.test_browser import chromium, portal_data, transactional_db  # noqa: F401
+from tests.public.test_browser import chromium, portal_data, transactional_db  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

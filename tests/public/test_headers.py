@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from tests import observatory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOST = "ms.yaohai.example.gov.cn"
 PASSWORD = "瑶海区民生办-测试口令-2024"
 

@@ -24,7 +24,7 @@ from livelihood.models import StaffProfile
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "瑶海民生-填报-2024"
 User = get_user_model()
 
