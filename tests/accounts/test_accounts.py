@@ -6,7 +6,6 @@ import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
@@ -21,18 +20,12 @@ from django.test import Client
 from django.urls import reverse
 
 from livelihood.models import StaffProfile
+from tests.builders import ROOT
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "瑶海民生-填报-2024"
 User = get_user_model()
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    """Many logins here; the production hasher's cost tells these tests nothing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 class Typed(io.StringIO):

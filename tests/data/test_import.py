@@ -10,7 +10,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
 from livelihood.data.imports import (
@@ -26,6 +25,7 @@ from livelihood.models import (
 from livelihood.reporting import services
 from tests import import_files
 from tests.admin_forms import body
+from tests.builders import login
 from tests.import_files import JUNE, read, row, state, value_of, xlsx
 
 world = import_files.world  # the fixture
@@ -366,12 +366,6 @@ def test_a_template_filled_in_as_a_clerk_would_imports(world):
 # ------------------------------------------------------------------------------
 # The admin
 # ------------------------------------------------------------------------------
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def upload(client, data, name="六月.xlsx", **fields):
     url = reverse("admin:livelihood_figure_import")
     payload = {"month": "2024-06", "format": "0", "resource": "0", **fields}

@@ -30,6 +30,7 @@ from livelihood.models import MonthlyReport
 from livelihood.operations import scale
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
+from tests.data.downloads import body
 
 DATASETS = [resource.slug for resource in resources.DOWNLOADS]
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]
@@ -38,10 +39,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 def download_url(dataset, fmt, year=2024):
     return reverse("livelihood:download", args=[year, dataset, fmt])
-
-
-def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def text_of(response, fmt) -> str:

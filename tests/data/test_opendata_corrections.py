@@ -4,9 +4,7 @@ read from the reports' and figures' history; nothing while the correction is not
 no staff name; the same queries whatever the number of corrections."""
 
 import contextlib
-import csv
 import datetime
-import io
 import json
 import zoneinfo
 from decimal import Decimal
@@ -24,6 +22,7 @@ from livelihood.models import (
 )
 from livelihood.reporting import services
 from livelihood.reporting.services import FigureInput
+from tests.data.downloads import body, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -39,26 +38,8 @@ def at(month, day, hour=10):
         yield
 
 
-def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
 def corrections(client, fmt="json"):
-    response = client.get(f"/2024/data/corrections.{fmt}")
-    assert response.status_code == 200
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(body(response).decode("utf-8-sig"))))
-    return json.loads(body(response))["data"]
-
-
-@pytest.fixture
-def clerk(make_staff, unit):
-    return make_staff("clerk-zhang", unit, first_name="张敏")
-
-
-@pytest.fixture
-def office(make_staff):
-    return make_staff("office-wang", first_name="王芳")
+    return rows(client, "corrections", fmt)
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 with the report that recorded them, every submitted report's dates, and the corrections
 history. Approved content only, no staff names, a fixed number of queries."""
 
-import csv
 import datetime
-import io
 import json
 from decimal import Decimal
 
@@ -15,22 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from livelihood.models import PlannedValue
 from livelihood.reporting import services
+from tests.data.downloads import body, rows
 
 pytestmark = pytest.mark.django_db
-
-
-def body(response):
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content)
-    return response.content
-
-
-def rows(client, dataset, fmt="json"):
-    response = client.get(f"/2024/data/{dataset}.{fmt}")
-    assert response.status_code == 200
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(body(response).decode("utf-8-sig"))))
-    return json.loads(body(response))["data"]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from livelihood.models import MonthlyReport
 from livelihood.reporting import services
+from tests.data.downloads import body
 
 pytestmark = pytest.mark.django_db
 
@@ -27,26 +28,12 @@ SECRETS = (
 )
 
 
-def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
 def records(client, fmt="json"):
     response = client.get(f"/2024/data/reports.{fmt}")
     assert response.status_code == 200
     if fmt == "json":
         return json.loads(body(response))["data"]
     return body(response).decode("utf-8-sig")
-
-
-@pytest.fixture
-def clerk(make_staff, unit):
-    return make_staff("clerk-zhang", unit, first_name="张敏")
-
-
-@pytest.fixture
-def office(make_staff):
-    return make_staff("office-wang", first_name="王芳")
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ from livelihood.voice.admin import (
     ModerationForm,
     PublicityMonthForm,
 )
+from tests.admin_forms import form_shown
 
 EXAMPLES = 1000
 HTTP_EXAMPLES = 150
@@ -168,36 +169,10 @@ def form_data(form, *, text=HOSTILE_TEXT, extra=()):
     return st.fixed_dictionaries({}, optional=optional)
 
 
-def _shown(form) -> dict:
-    """What a browser sends back for `form` as shown (tests/admin_forms.py, for one form)."""
-    from django.db import models
-
-    data = {}
-    for name, field in form.fields.items():
-        bound = form[name]
-        value, widget = bound.value(), getattr(field.widget, "widget", field.widget)
-        if value is None:
-            continue
-        if hasattr(widget, "decompress"):
-            parts = value if isinstance(value, list) else widget.decompress(value)
-            for index, part in enumerate(parts):
-                data[f"{bound.html_name}_{index}"] = "" if part is None else str(part)
-        elif isinstance(value, bool):
-            if value:
-                data[bound.html_name] = "on"
-        elif isinstance(value, list | tuple):
-            data[bound.html_name] = [str(getattr(v, "pk", v)) for v in value]
-        elif isinstance(value, models.Model):
-            data[bound.html_name] = str(value.pk)
-        else:
-            data[bound.html_name] = str(value)
-    return data
-
-
 def edited(form, *, text=HOSTILE_TEXT):
     """The form as shown with one or two fields changed (plausibly or hostilely) and maybe
     one left out: mostly valid, so the saving path is exercised too."""
-    shown = _shown(form)
+    shown = form_shown(form)
     names = list(form.fields)
     values = {name: st.one_of(_plausible(form.fields[name]), text) for name in names}
     changes = st.lists(st.sampled_from(names), max_size=2, unique=True).flatmap(

@@ -34,11 +34,6 @@ def moment(year, month, day, hour=12):
 
 
 @pytest.fixture
-def office(make_staff):
-    return make_staff("office")
-
-
-@pytest.fixture
 def world(plan, unit, other_unit, make_item, make_indicator, report):
     """Two units: rsj on schedule at the end of June (50 of 100, 序时进度 3/9), cl behind
     (10 of 100); both June reports approved on 10 July, rsj's submitted on time."""

@@ -55,11 +55,6 @@ def street_user(street):
     return user
 
 
-@pytest.fixture
-def office(make_staff):
-    return make_staff("office")
-
-
 def key(party):
     return f"{'u' if isinstance(party, LeadUnit) else 's'}{party.pk}"
 

@@ -7,7 +7,7 @@ import pytest
 
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.arithmetic import Status
-from tests.conftest import fetch
+from tests.builders import fetch
 
 D = Decimal
 APRIL = datetime.date(2024, 4, 1)

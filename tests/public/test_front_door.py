@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.builders import ROOT
+
 PYTHON = Path(sys.executable)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -22,8 +21,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests import observatory
+from tests.builders import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = "ms.yaohai.example.gov.cn"
 PASSWORD = "瑶海区民生办-测试口令-2024"
 

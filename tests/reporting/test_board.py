@@ -10,17 +10,12 @@ from django.urls import reverse
 
 from livelihood.models import Domain
 from livelihood.reporting import board
+from tests.builders import login
 
 pytestmark = pytest.mark.django_db
 
 BOARD = reverse("admin:livelihood_monthlyreport_board")
 REVIEW = reverse("admin:livelihood_monthlyreport_review")
-
-
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def cell_text(html: str, code: str, month: int) -> str:

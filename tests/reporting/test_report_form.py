@@ -16,6 +16,7 @@ from livelihood.models import (
 )
 from livelihood.reporting import services
 from livelihood.reporting.forms import figure_rows
+from tests.builders import login
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +25,9 @@ JUNE = datetime.date(2024, 6, 1)
 
 
 @pytest.fixture
-def item(make_item):
-    return make_item(title="城镇新增就业")
-
-
-@pytest.fixture
 def jobs(item, make_indicator):
     """Target 1.15万人: figures may be typed in 万人 or in 人."""
     return make_indicator(item, "1.15", unit="万人", name="城镇新增就业人数")
-
-
-@pytest.fixture
-def clerk(make_staff, unit):
-    return make_staff("clerk", unit, first_name="张敏")
 
 
 @pytest.fixture
@@ -47,12 +38,6 @@ def office(make_staff):
 @pytest.fixture
 def draft(item, jobs, clerk):
     return services.report_open(item=item, month=JUNE, user=clerk)
-
-
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(report):

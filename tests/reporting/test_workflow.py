@@ -24,18 +24,8 @@ JUNE = datetime.date(2024, 6, 1)
 
 
 @pytest.fixture
-def item(make_item):
-    return make_item(title="城镇新增就业")
-
-
-@pytest.fixture
 def indicator(item, make_indicator):
     return make_indicator(item, "100", unit="人")
-
-
-@pytest.fixture
-def clerk(make_staff, unit):
-    return make_staff("clerk", unit, first_name="张敏")
 
 
 @pytest.fixture
@@ -46,11 +36,6 @@ def colleague(make_staff, unit):
 @pytest.fixture
 def stranger(make_staff, other_unit):
     return make_staff("stranger", other_unit)
-
-
-@pytest.fixture
-def office(make_staff):
-    return make_staff("office")
 
 
 @pytest.fixture

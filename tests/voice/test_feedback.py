@@ -15,20 +15,11 @@ from livelihood.models import (
     SatisfactionVote,
 )
 from livelihood.voice import services as voice
+from tests.builders import login
 
 pytestmark = pytest.mark.django_db
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
-
-
-@pytest.fixture
-def item(make_item):
-    return make_item("1-1", title="城镇新增就业")
-
-
-@pytest.fixture
-def office(make_staff):
-    return make_staff("office")
 
 
 @pytest.fixture
@@ -39,12 +30,6 @@ def clerk(make_staff, unit):
 @pytest.fixture
 def other_clerk(make_staff, other_unit):
     return make_staff("other-clerk", other_unit)
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def form_url(item):
@@ -180,7 +165,7 @@ def test_the_office_publishes_and_the_lead_unit_answers_under_the_message(
     clock(at(2024, 6, 3))
     send(client, item, message="夜间培训班能否增加名额？")
     feedback = Feedback.objects.get()
-    admin_client = logged_in(office)
+    admin_client = login(office)
     change = reverse("admin:livelihood_feedback_change", args=[feedback.pk])
     response = admin_client.post(
         change,
@@ -201,7 +186,7 @@ def test_the_office_publishes_and_the_lead_unit_answers_under_the_message(
     assert "夜间培训班能否增加名额？" in client.get(item.get_absolute_url()).content.decode()
 
     clock(at(2024, 6, 5))
-    response = logged_in(clerk).post(change, {"answer": "已增加夜间班名额50个。"})
+    response = login(clerk).post(change, {"answer": "已增加夜间班名额50个。"})
     assert response.status_code == 302
     feedback.refresh_from_db()
     assert feedback.answered_by == clerk and not feedback.answered_late
@@ -214,7 +199,7 @@ def test_the_office_publishes_and_the_lead_unit_answers_under_the_message(
 
 def test_rejection_needs_a_reason_and_keeps_the_message_off_the_site(client, item, office):
     feedback = voice.feedback_submit(item=item, message="这是一条与本事项无关的广告内容。")
-    admin_client = logged_in(office)
+    admin_client = login(office)
     change = reverse("admin:livelihood_feedback_change", args=[feedback.pk])
     data = {"message": feedback.message, "decision": "reject", "reject_reason": ""}
     response = admin_client.post(change, data)
@@ -260,7 +245,7 @@ def test_a_lead_unit_sees_its_published_messages_only_and_never_the_contact(
     )
     pending = voice.feedback_submit(item=item, message="还在审核中的留言")
     theirs = published(make_item(lead_unit=other_unit), office, message="其他单位的留言内容")
-    client = logged_in(clerk)
+    client = login(clerk)
     listing = client.get(reverse("admin:livelihood_feedback_changelist")).content.decode()
     assert "本单位的留言内容" in listing
     assert "还在审核中的留言" not in listing and "其他单位的留言内容" not in listing
@@ -271,14 +256,14 @@ def test_a_lead_unit_sees_its_published_messages_only_and_never_the_contact(
     for foreign in (theirs, pending):
         response = client.get(reverse("admin:livelihood_feedback_change", args=[foreign.pk]))
         assert response.status_code in (302, 403, 404)
-    office_page = logged_in(office).get(reverse("admin:livelihood_feedback_change", args=[mine.pk]))
+    office_page = login(office).get(reverse("admin:livelihood_feedback_change", args=[mine.pk]))
     assert "13912345678" in office_page.content.decode()
 
 
 def test_a_lead_units_history_shows_no_text_from_before_publication(item, office, clerk):
     feedback = voice.feedback_submit(item=item, message="原文含有住址幸福路8号3栋", name="赵某")
     feedback = voice.feedback_publish(feedback=feedback, user=office, message="住址已隐去")
-    client = logged_in(clerk)
+    client = login(clerk)
     history = client.get(reverse("admin:livelihood_feedback_history", args=[feedback.pk]))
     assert history.status_code == 200
     assert "幸福路" not in history.content.decode()
@@ -287,7 +272,7 @@ def test_a_lead_units_history_shows_no_text_from_before_publication(item, office
         reverse("admin:livelihood_feedback_simple_history", args=[feedback.pk, first.history_id])
     )
     assert version.status_code == 404
-    office_history = logged_in(office).get(
+    office_history = login(office).get(
         reverse("admin:livelihood_feedback_history", args=[feedback.pk])
     )
     assert "幸福路" in office_history.content.decode()
@@ -317,11 +302,11 @@ def test_overdue_answers_are_flagged_on_the_board_and_the_unit_page(
     )
     assert waiting.due_on == datetime.date(2024, 6, 19)
 
-    board = logged_in(office).get(reverse("admin:livelihood_monthlyreport_board"))
+    board = login(office).get(reverse("admin:livelihood_monthlyreport_board"))
     text = board.content.decode()
     assert "居民留言逾期未答复" in text
     assert board.context["feedback_overdue"][0][1] == 1
-    clerk_board = logged_in(clerk).get(reverse("admin:livelihood_monthlyreport_board"))
+    clerk_board = login(clerk).get(reverse("admin:livelihood_monthlyreport_board"))
     assert clerk_board.context["feedback_overdue"][0][1] == 1
 
     page = client.get(reverse("livelihood:unit-detail", args=[2024, "rsj"])).content.decode()

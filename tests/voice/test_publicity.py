@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from livelihood.models import (
     Domain,
-    Plan,
     PublicityMonth,
 )
 
@@ -114,18 +113,11 @@ def test_one_theme_per_month_and_one_campaign_per_half_year(plan):
 
 
 def test_the_office_manages_themes_in_the_admin_with_items_of_the_plan_only(
-    client, plan, make_item
+    client, plan, make_item, later
 ):
     office = User.objects.create_superuser("office")
     client.force_login(office)
     mine = make_item("1-1")
-    later = Plan.objects.create(
-        year=2025,
-        title="2025",
-        document_number="x",
-        issued_on=datetime.date(2025, 3, 1),
-        declared_item_count=50,
-    )
     foreign = make_item(plan=later, domain=Domain.objects.create(plan=later, number=1, name="x"))
     url = reverse("admin:livelihood_publicitymonth_add")
     data = {"plan": plan.pk, "month_number": "6", "theme": "就业服务", "campaign": "on"}

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
-@pytest.fixture
-def item(make_item):
-    return make_item("1-1", title="城镇新增就业")
-
-
 def rate_url(item):
     return reverse("livelihood:item-rate", args=[item.plan.year, item.code])
 
@@ -180,19 +175,9 @@ def test_scores_cost_two_queries_whatever_the_number_of_votes(
         satisfaction_scores(plan)
 
 
-def test_other_plans_votes_do_not_count(plan, item, make_item):
-    from livelihood.models import (
-        Domain,
-        Plan,
-    )
+def test_other_plans_votes_do_not_count(plan, item, make_item, later):
+    from livelihood.models import Domain
 
-    later = Plan.objects.create(
-        year=2025,
-        title="2025",
-        document_number="x",
-        issued_on=datetime.date(2025, 3, 1),
-        declared_item_count=50,
-    )
     other = make_item(plan=later, domain=Domain.objects.create(plan=later, number=1, name="就业"))
     votes(other, "unsatisfied")
     assert satisfaction_scores(plan) == {item.pk: Score()}
