@@ -164,7 +164,7 @@ def office(make_staff):
     return make_staff("office")
 
 
-# Hypothesis (tests/test_properties.py): each run explores new examples by default; with
+# Hypothesis (tests/data/test_properties.py): each run explores new examples by default; with
 # HYPOTHESIS_PROFILE=ci every run draws the same ones, so a red build is reproducible. The
 # nasty cases found so far are @example lines, which run under either profile.
 hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)

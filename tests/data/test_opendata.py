@@ -479,7 +479,7 @@ def test_download_runs_the_same_queries_on_a_small_and_a_large_plan(measured, na
     assert small[0] == large[0] == 200, (small, large)
     assert small[1] == large[1], f"queries: small {small[1]}, large {large[1]}"
     if not name.startswith("corrections."):  # scale data corrects nothing: see
-        # tests/test_opendata_recompute.py for the corrections' queries at two sizes
+        # tests/data/test_opendata_recompute.py for the corrections' queries at two sizes
         assert large[2] > small[2]  # the large plan's file is bigger: the data was there
 
 

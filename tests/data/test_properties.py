@@ -674,7 +674,7 @@ def test_feedback_moderation_answer_and_publicity_forms(objects):
     )
     def check(moderation, answer, publicity):
         # The admin's save_model() stamps a moderation or an answer: the forms are judged
-        # here, their saving is tests/test_feedback.py's.
+        # here, their saving is tests/voice/test_feedback.py's.
         judged(ModerationForm(as_query(moderation), instance=Feedback.objects.get(pk=feedback.pk)))
         judged(AnswerForm(as_query(answer), instance=Feedback.objects.get(pk=feedback.pk)))
         form = PublicityMonthForm(as_query(publicity))

@@ -6,7 +6,7 @@ preview to confirmation, history, the reporting board, evaluation pages, the sum
 Every page must load without one CSP violation (listened for from the first byte) and without
 an error in the console: a blocked inline script or style would be both.
 
-Shares the 2024 plan with demo progress, and Chromium, with tests/test_browser.py.
+Shares the 2024 plan with demo progress, and Chromium, with tests/public/test_browser.py.
 """
 
 import datetime

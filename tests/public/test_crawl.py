@@ -279,7 +279,7 @@ def test_malformed_parameters_on_every_public_url_give_no_server_error(site, set
             url = path + ("?" + _query(params) if params else "")
             method = rng.choices(["get", "head", "post", "put", "delete"], [80, 8, 6, 3, 3])[0]
             if method in ("post", "put", "delete") and name.endswith(("-feedback", "-rate")):
-                method = "get"  # the forms' posts are tests/test_properties.py's
+                method = "get"  # the forms' posts are tests/data/test_properties.py's
             try:
                 response = getattr(client, method)(url)
             except Exception as error:  # every failure is reported, with its URL
