@@ -27,7 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = [ROOT / "requirements" / "base.txt", ROOT / "requirements" / "test.txt"]
-# PIP_AUDIT_BIN: another pip-audit (tests/test_audit.py gives a stand-in that writes a report).
+# PIP_AUDIT_BIN: another pip-audit (tests/operations/test_audit.py gives a stand-in that writes
+# a report).
 PIP_AUDIT = os.environ.get("PIP_AUDIT_BIN") or str(Path(sys.executable).with_name("pip-audit"))
 
 

@@ -29,24 +29,29 @@ def form_payload(response) -> dict:
             data[management[name].html_name] = management[name].value()
         forms.extend(formset.forms)
     for form in forms:
-        for name in form.fields:
-            bound = form[name]
-            value = bound.value()
-            widget = bound.field.widget
-            widget = getattr(widget, "widget", widget)
-            if value is None:
-                continue
-            if hasattr(widget, "decompress"):
-                parts = value if isinstance(value, list) else widget.decompress(value)
-                for index, part in enumerate(parts):
-                    data[f"{bound.html_name}_{index}"] = "" if part is None else str(part)
-            elif isinstance(value, bool):
-                if value:
-                    data[bound.html_name] = "on"
-            elif isinstance(value, list | tuple):
-                data[bound.html_name] = [str(v) for v in value]
-            elif isinstance(value, models.Model):
-                data[bound.html_name] = str(value.pk)
-            else:
-                data[bound.html_name] = str(value)
+        data.update(form_shown(form))
+    return data
+
+
+def form_shown(form) -> dict:
+    """What a browser sends back for one `form` as shown."""
+    data = {}
+    for name, field in form.fields.items():
+        bound = form[name]
+        value, widget = bound.value(), getattr(field.widget, "widget", field.widget)
+        if value is None:
+            continue
+        if hasattr(widget, "decompress"):
+            parts = value if isinstance(value, list) else widget.decompress(value)
+            for index, part in enumerate(parts):
+                data[f"{bound.html_name}_{index}"] = "" if part is None else str(part)
+        elif isinstance(value, bool):
+            if value:
+                data[bound.html_name] = "on"
+        elif isinstance(value, list | tuple):
+            data[bound.html_name] = [str(getattr(v, "pk", v)) for v in value]
+        elif isinstance(value, models.Model):
+            data[bound.html_name] = str(value.pk)
+        else:
+            data[bound.html_name] = str(value)
     return data

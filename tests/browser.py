@@ -1,5 +1,5 @@
 """
-Headless Chromium for the browser tests (tests/test_browser.py): one browser for the session,
+Headless Chromium for the browser tests (tests/public/test_browser.py): one browser for the session,
 and a page visit that gathers everything the tests assert on.
 
 Playwright's sync API keeps an asyncio event loop running in the thread that starts it, and

@@ -138,11 +138,6 @@ def milestone(db):
     return make
 
 
-def fetch(item, **kwargs):
-    """The item as the pages see it: annotated by with_progress()."""
-    return Item.objects.with_progress(**kwargs).get(pk=item.pk)
-
-
 @pytest.fixture
 def make_staff(db):
     """make_staff("clerk", unit) → a staff account of that unit (None: the office), in the
@@ -163,7 +158,13 @@ def make_staff(db):
     return make
 
 
-# Hypothesis (tests/test_properties.py): each run explores new examples by default; with
+@pytest.fixture
+def office(make_staff):
+    """The coordinating office's account (make_staff with no unit)."""
+    return make_staff("office")
+
+
+# Hypothesis (tests/data/test_properties.py): each run explores new examples by default; with
 # HYPOTHESIS_PROFILE=ci every run draws the same ones, so a red build is reproducible. The
 # nasty cases found so far are @example lines, which run under either profile.
 hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -1,7 +1,7 @@
 """
 A portal in a temporary database, driven through `manage.py` in child processes, for the fault
-tests (tests/test_faults.py) and the fault scenarios (bench/faults.py): a process can only be
-killed, or run out of disk, when it is a process of its own.
+tests (tests/operations/test_faults.py) and the fault scenarios (bench/faults.py): a process
+can only be killed, or run out of disk, when it is a process of its own.
 
 The world: one generated plan year (2000) with five approved months, a coordinator account and
 a filled-in template for June, 100 items × 3 indicators × (district + 13 streets) = 4,200 rows

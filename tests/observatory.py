@@ -1,6 +1,6 @@
 """
 Mozilla HTTP Observatory's score for one response, computed from its headers and body, so that
-tests/test_headers.py can grade every page type without the network.
+tests/public/test_headers.py can grade every page type without the network.
 
 Implemented from the Observatory's own source (github.com/mdn/mdn-http-observatory, read in
 November 2026): the modifiers of src/grader/charts.js (SCORE_TABLE), the final sum of

@@ -1,7 +1,7 @@
-"""The portal's URLs plus two views that fail, so that tests/test_headers.py can grade the real
-500 page and the database outage's 503 page as a visitor receives them (handlers are read from
-the root URLconf), and one page of inline code that the CSP must block
-(tests/test_browser_admin.py)."""
+"""The portal's URLs plus two views that fail, so that tests/public/test_headers.py can grade
+the real 500 page and the database outage's 503 page as a visitor receives them (handlers are
+read from the root URLconf), and one page of inline code that the CSP must block
+(tests/public/test_browser_admin.py)."""
 
 from django.db import OperationalError
 from django.http import HttpResponse
