@@ -3,7 +3,7 @@ The demo's reports, figures and milestones for one plan (devdata/demo.py loads t
 item, in plan order, from one random generator, so that a seed always gives the same demo.
 
 Figures are shaped against the expected progress (序时进度) that progress/arithmetic.py
-computes, with the tolerance from settings, so that the statuses the
+computes, with the tolerance from settings (progress/querysets.py), so that the statuses the
 portal shows are the ones the profiles (devdata/demo_profiles.py) describe.
 """
 
@@ -36,6 +36,7 @@ from livelihood.models import (
     Street,
 )
 from livelihood.progress import arithmetic as progress
+from livelihood.progress.querysets import indicator_input, tolerance
 
 Reason = MonthlyReport.DelayReason
 Confidence = MonthlyReport.Confidence
@@ -72,7 +73,7 @@ class _Builder:
         self.through = through
         self.rng = rng
         self.users = users
-        self.tolerance = settings.PROGRESS_TOLERANCE_POINTS / 100
+        self.tolerance = float(tolerance())
         self.counts = Counter()
         self.streets = list(Street.objects.order_by("order", "code"))
         self.tz = timezone.get_default_timezone()
@@ -216,14 +217,7 @@ class _Builder:
 
     # -- figures ---------------------------------------------------------------
     def _series(self, item, indicator, profile, months, earlier) -> _Series:
-        spec = progress.IndicatorInput(
-            kind=indicator.kind,
-            comparator=indicator.comparator,
-            target_plain=indicator.target_plain,
-            weight=indicator.weight,
-            value=None,
-            planned=tuple((p.month, p.value) for p in indicator.planned_values.all()),
-        )
+        spec = indicator_input(indicator, None)
         expected = [
             float(
                 progress.indicator_expected(
