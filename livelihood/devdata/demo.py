@@ -31,7 +31,7 @@ from livelihood.accounts.roles import (
     roles_ensure,
 )
 from livelihood.devdata.demo_profiles import YEAR
-from livelihood.devdata.demo_progress import _Builder
+from livelihood.devdata.demo_progress import DemoBuilder
 from livelihood.models import (
     Figure,
     Indicator,
@@ -126,7 +126,7 @@ def demo_load(*, through: datetime.date | None = None, seed: int = DEFAULT_SEED)
         raise DemoError(f"用户名 {'、'.join(taken)} 已被非演示账号占用，无法创建演示账号。")
 
     accounts, users = _accounts_create()
-    builder = _Builder(plan=plan, through=through, rng=random.Random(seed), users=users)
+    builder = DemoBuilder(plan=plan, through=through, rng=random.Random(seed), users=users)
     builder.build()
 
     items = Item.objects.filter(plan=plan).with_progress()

@@ -64,7 +64,7 @@ class _Series:
     streets: list[dict] | None = None
 
 
-class _Builder:
+class DemoBuilder:
     """Builds the demo for one plan: reports and figures item by item, in plan order, from
     one random generator, so that a seed always gives the same demo."""
 
