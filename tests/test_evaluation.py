@@ -13,7 +13,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from livelihood.data.spreadsheet import neutralise
-from livelihood.evaluation import services as evaluation
+from livelihood.evaluation import scoring as evaluation
 from livelihood.models import (
     EvaluationCriterion,
     EvaluationRound,

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from livelihood.accounts import roles
-from livelihood.evaluation import services as evaluation
+from livelihood.evaluation import scoring as evaluation
 from livelihood.models import (
     EvaluationCriterion,
     EvaluationRound,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from livelihood.accounts.scope import user_is_unscoped
-from livelihood.evaluation import services as evaluation
+from livelihood.evaluation import scoring as evaluation
 from livelihood.models import (
     EvaluationCriterion,
     EvaluationRound,

@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from livelihood.data import api
-from livelihood.evaluation import services as evaluation
+from livelihood.evaluation import scoring as evaluation
 from livelihood.models import (
     Domain,
     EvaluationRound,
