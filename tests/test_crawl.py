@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from livelihood.evaluation import scoring as evaluation
+from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationRound,
     Feedback,

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from livelihood.data import resources
-from livelihood.evaluation import scoring as evaluation
+from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationCriterion,
     EvaluationRound,

@@ -1,6 +1,8 @@
 """
-Evaluation rounds (考核评价): what each criterion scores, how a total and a ranking follow, and
-the round's life (close, reopen, publish), peer review (互评) and manual scores.
+Evaluation rounds (考核评价): what each criterion scores, how a total and a ranking follow, who
+takes part, and what a round's results and a rated party's peer review (互评) read. The round's
+life (close, reopen, publish), manual scores and saving ratings are in evaluation/services.py;
+the Excel export in evaluation/workbook.py.
 
 Computed criteria use the one progress arithmetic (progress.py through `with_progress()`),
 for the plan as it stood at the round's cut-off: reports up to `cutoff_month`, approved (and
@@ -25,12 +27,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from livelihood.accounts.roles import (
-    is_coordinator,
     street_of,
     unit_of,
 )
@@ -49,15 +49,6 @@ from livelihood.voice.satisfaction import satisfaction_scores
 HUNDRED = Decimal(100)
 TWO_PLACES = Decimal("0.01")
 Kind = EvaluationCriterion.Kind
-State = EvaluationRound.State
-
-
-class EvaluationError(Exception):
-    """A step the rules refuse; `message` is for the person who asked."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # ------------------------------------------------------------------------------
@@ -389,107 +380,6 @@ def _manual(criteria, score) -> bool:
 
 
 # ------------------------------------------------------------------------------
-# The round's life
-# ------------------------------------------------------------------------------
-def _require_coordinator(user):
-    if not is_coordinator(user):
-        raise EvaluationError("只有区民生办可以管理考核。")
-
-
-def _locked_round(round_) -> EvaluationRound:
-    return EvaluationRound.objects.select_for_update().select_related("plan").get(pk=round_.pk)
-
-
-@transaction.atomic
-def round_close(*, round_: EvaluationRound, user, now=None) -> EvaluationRound:
-    """End peer review and freeze every computed criterion (scores and inputs)."""
-    _require_coordinator(user)
-    current = _locked_round(round_)
-    if current.state != State.OPEN:
-        raise EvaluationError(f"{current}已结束，不能再次结束。")
-    if not current.criteria.exists():
-        raise EvaluationError(f"{current}尚未设置考核指标，请先添加指标和权重。")
-    EvaluationScore.objects.filter(criterion__round=current).exclude(
-        criterion__kind=Kind.MANUAL
-    ).delete()
-    EvaluationScore.objects.bulk_create(computed_scores(current, now))
-    current.state = State.CLOSED
-    current.closed_at = now or timezone.now()
-    current.closed_by = user
-    current.save()
-    return current
-
-
-@transaction.atomic
-def round_reopen(*, round_: EvaluationRound, user) -> EvaluationRound:
-    """Back to 进行中: the computed scores are discarded (computed again at the next close);
-    manual scores and ratings stay. A published round is not reopened."""
-    _require_coordinator(user)
-    current = _locked_round(round_)
-    if current.state != State.CLOSED:
-        raise EvaluationError(
-            f"只有已结束、尚未公布的考核可以重新开放；{current}{current.get_state_display()}。"
-        )
-    EvaluationScore.objects.filter(criterion__round=current).exclude(
-        criterion__kind=Kind.MANUAL
-    ).delete()
-    current.state = State.OPEN
-    current.closed_at = None
-    current.closed_by = None
-    current.save()
-    return current
-
-
-@transaction.atomic
-def round_publish(*, round_: EvaluationRound, user, now=None) -> EvaluationRound:
-    """Publish the results on the portal; refused until every unit has every manual score."""
-    _require_coordinator(user)
-    current = _locked_round(round_)
-    if current.state != State.CLOSED:
-        raise EvaluationError(f"请先结束{current}（固定得分）再公布。")
-    missing = results(current).missing_manual
-    if missing:
-        shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
-        raise EvaluationError(f"尚有 {len(missing)} 项人工评定未录入：{shown}。录入后再公布。")
-    current.state = State.PUBLISHED
-    current.published_at = now or timezone.now()
-    current.published_by = user
-    current.save()
-    return current
-
-
-@transaction.atomic
-def manual_score_save(
-    *, criterion: EvaluationCriterion, unit: LeadUnit, score: Decimal | None, note: str, user
-) -> EvaluationScore | None:
-    """Enter (or clear, with None) a unit's manual score; a note says why."""
-    _require_coordinator(user)
-    current = _locked_round(criterion.round)
-    if current.is_published:
-        raise EvaluationError(f"{current}已公布，得分不能再修改。")
-    if criterion.computed:
-        raise EvaluationError(f"“{criterion.name}”由系统按数据计算，不能手工录入。")
-    if score is None:
-        EvaluationScore.objects.filter(criterion=criterion, unit=unit).delete()
-        return None
-    if not Decimal(0) <= score <= HUNDRED:
-        raise EvaluationError("得分应在 0 到 100 之间。")
-    if not note.strip():
-        raise EvaluationError(f"请填写{unit.name}“{criterion.name}”的评分说明。")
-    row, _ = EvaluationScore.objects.update_or_create(
-        criterion=criterion,
-        unit=unit,
-        defaults={
-            "score": score,
-            "note": note.strip(),
-            "entered_by": user,
-            "entered_at": timezone.now(),
-        },
-    )
-    return row
-
-
-# ------------------------------------------------------------------------------
 # Peer review (互评)
 # ------------------------------------------------------------------------------
 def ratees(round_, party) -> list:
@@ -499,7 +389,8 @@ def ratees(round_, party) -> list:
     return units + streets
 
 
-def _party_fields(prefix: str, party) -> dict:
+def party_fields(prefix: str, party) -> dict:
+    """The rater's or ratee's unit and street fields of a PeerReview, for `party`."""
     if isinstance(party, LeadUnit):
         return {f"{prefix}_unit": party, f"{prefix}_street": None}
     return {f"{prefix}_unit": None, f"{prefix}_street": party}
@@ -507,56 +398,9 @@ def _party_fields(prefix: str, party) -> dict:
 
 def own_ratings(round_, party) -> dict:
     """{ratee: PeerReview} of the ratings `party` gave in the round."""
-    rows = PeerReview.objects.filter(round=round_, **_party_fields("rater", party))
+    rows = PeerReview.objects.filter(round=round_, **party_fields("rater", party))
     rows = rows.select_related("ratee_unit", "ratee_street")
     return {row.ratee: row for row in rows}
-
-
-@transaction.atomic
-def peer_review_save(*, round_: EvaluationRound, user, ratings: dict) -> int:
-    """Save the user's unit's (or street's) ratings: {ratee: (grade or None, comment)}.
-    None withdraws a rating. The rater is always the user's own party. Returns the number of
-    ratings changed."""
-    party = party_of(user)
-    if party is None or not user.has_perm("livelihood.rate_peers"):
-        raise EvaluationError("只有牵头单位和街镇的评价员可以参加互评。")
-    current = _locked_round(round_)
-    if not current.is_open:
-        raise EvaluationError(f"{current}的互评已结束，评价不能再修改。")
-    allowed = set(ratees(current, party))
-    existing = own_ratings(current, party)
-    changed = 0
-    now = timezone.now()
-    for ratee, (grade, comment) in ratings.items():
-        if ratee == party:
-            raise EvaluationError("不能评价本单位。")
-        if ratee not in allowed:
-            raise EvaluationError(f"{ratee}不在本轮互评范围内。")
-        row = existing.get(ratee)
-        comment = (comment or "").strip()
-        if grade is None:
-            if row is not None:
-                row.delete()
-                changed += 1
-            continue
-        if grade not in PeerReview.Grade.values:
-            raise EvaluationError("评价等次无效。")
-        if row is None:
-            PeerReview.objects.create(
-                round=current,
-                grade=grade,
-                comment=comment,
-                created_at=now,
-                updated_at=now,
-                **_party_fields("rater", party),
-                **_party_fields("ratee", ratee),
-            )
-            changed += 1
-        elif (row.grade, row.comment) != (grade, comment):
-            row.grade, row.comment, row.updated_at = grade, comment, now
-            row.save(update_fields=["grade", "comment", "updated_at"])
-            changed += 1
-    return changed
 
 
 @dataclass(frozen=True)
@@ -584,124 +428,10 @@ def received(round_, party) -> Received | None:
         .filter(**({"unit": party} if isinstance(party, LeadUnit) else {"street": party}))
         .first()
     )
-    rows = PeerReview.objects.filter(round=round_, **_party_fields("ratee", party))
+    rows = PeerReview.objects.filter(round=round_, **party_fields("ratee", party))
     comments = sorted(c for c in rows.values_list("comment", flat=True) if c)
     return Received(
         score=score.score if score else None,
         count=(score.inputs.get("评价数", 0) if score else rows.count()),
         comments=comments,
     )
-
-
-# ------------------------------------------------------------------------------
-# Export
-# ------------------------------------------------------------------------------
-SCORE_FORMAT = "0.00"
-PERCENT_FORMAT = "0.0%"
-
-
-def results_workbook(table: Results):
-    """The results as an .xlsx workbook: a ranking of lead units with each criterion's score
-    and share, the streets' peer-review scores, and the criteria with their weights. No
-    rater and no comment is in it."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    from livelihood.data.spreadsheet import neutralise
-
-    round_ = table.round
-    state = "已公布" if round_.is_published else ("得分已固定" if table.frozen else "预览，未固定")
-    moment = timezone.localtime(round_.cutoff_at)
-    subtitle = (
-        f"数据截至{round_.cutoff_month:%Y年%-m月}"
-        f"（{moment:%Y年%-m月%-d日 %H:%M}前审核公开的数据）；"
-        f"{state}；导出时间 {timezone.localtime():%Y-%m-%d %H:%M}"
-    )
-    book = Workbook()
-    book.remove(book.active)
-
-    def sheet(title, heading, header, rows, widths, formats):
-        ws = book.create_sheet(title)
-        ws.append([neutralise(heading)])
-        ws.append([neutralise(subtitle)])
-        ws.append([neutralise(h) for h in header])
-        ws["A1"].font = Font(bold=True, size=14)
-        for cell in ws[3]:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-        for row in rows:
-            ws.append([neutralise(v) for v in row])
-        for index, width in enumerate(widths, start=1):
-            letter = get_column_letter(index)
-            ws.column_dimensions[letter].width = width
-            number_format = formats.get(index)
-            if number_format:
-                for (cell,) in ws.iter_rows(min_row=4, min_col=index, max_col=index):
-                    cell.number_format = number_format
-        ws.freeze_panes = "A4"
-        ws.print_title_rows = "3:3"
-        ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        return ws
-
-    criteria = table.criteria
-    header = ["排名", "牵头单位"]
-    for c in criteria:
-        header += [f"{c.name}\n得分", f"{c.name}\n折算分"]
-    header.append("总分")
-    rows = []
-    for row in table.units:
-        values = [row.rank, row.party.name]
-        for cell in row.cells:
-            values += [_float(cell.score), _float(cell.share)]
-        values.append(_float(row.total))
-        rows.append(values)
-    formats = {3 + i: SCORE_FORMAT for i in range(2 * len(criteria) + 1)}
-    sheet(
-        "牵头单位",
-        f"{round_}结果",
-        header,
-        rows,
-        [7, 30] + [12] * (2 * len(criteria)) + [10],
-        formats,
-    )
-    if table.streets:
-        street_rows = []
-        for row in table.streets:
-            street_rows.append([row.rank, row.party.name, _float(row.total)])
-        sheet(
-            "街镇互评",
-            f"{round_}街镇互评得分",
-            ["排名", "街镇", "互评得分"],
-            street_rows,
-            [7, 24, 12],
-            {3: SCORE_FORMAT},
-        )
-    total_weight = sum((c.weight for c in criteria), Decimal(0))
-    sheet(
-        "考核指标",
-        f"{round_}考核指标和权重",
-        ["指标", "计分方式", "权重", "权重占比", "评分说明"],
-        [
-            [
-                c.name,
-                c.get_kind_display(),
-                _float(c.weight),
-                float(c.weight / total_weight) if total_weight else None,
-                c.description,
-            ]
-            for c in criteria
-        ],
-        [20, 24, 10, 12, 50],
-        {3: "0.##", 4: PERCENT_FORMAT},
-    )
-    return book
-
-
-def _float(value: Decimal | None):
-    """A score as openpyxl writes it: a float, to the two places the table shows."""
-    return None if value is None else float(rounded(value))
