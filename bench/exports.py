@@ -581,13 +581,13 @@ def import_prepare(year: int, out: str):
     from openpyxl import load_workbook
 
     from livelihood.data.import_templates import figure_template
+    from livelihood.devdata import scale
     from livelihood.models import (
         LeadUnit,
         MonthlyReport,
         Plan,
         Street,
     )
-    from livelihood.operations import scale
     from livelihood.operations.publication import publication_bump
 
     per_item = IMPORT_INDICATORS * (1 + IMPORT_STREETS)

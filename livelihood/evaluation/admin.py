@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from livelihood.accounts.scope import user_is_unscoped
+from livelihood.evaluation import scoring, workbook
 from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationCriterion,
@@ -186,7 +187,7 @@ class EvaluationRoundAdmin(admin.ModelAdmin):
     # --------------------------------------------------------------------------
     def results_view(self, request, pk):
         round_ = self._round(request, pk)
-        table = evaluation.results(round_)
+        table = scoring.results(round_)
         context = self._context(
             request,
             round_,
@@ -222,7 +223,7 @@ class EvaluationRoundAdmin(admin.ModelAdmin):
 
     def export_view(self, request, pk):
         round_ = self._round(request, pk)
-        book = evaluation.results_workbook(evaluation.results(round_))
+        book = workbook.results_workbook(scoring.results(round_))
         response = HttpResponse(
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
@@ -237,7 +238,7 @@ class EvaluationRoundAdmin(admin.ModelAdmin):
     def scores_view(self, request, pk):
         round_ = self._round(request, pk)
         criteria = [c for c in round_.criteria.all() if not c.computed]
-        units = list(evaluation.round_units(round_))
+        units = list(scoring.round_units(round_))
         stored = {
             (s.criterion_id, s.unit_id): s
             for s in EvaluationScore.objects.filter(criterion__in=criteria, unit__isnull=False)
@@ -498,7 +499,7 @@ class PeerReviewAdmin(admin.ModelAdmin):
         without raters."""
         if not request.user.has_perm("livelihood.rate_peers"):
             raise PermissionDenied
-        party = evaluation.party_of(request.user)
+        party = scoring.party_of(request.user)
         rounds = list(
             EvaluationRound.objects.filter(plan__published=True)
             .select_related("plan")
@@ -511,8 +512,8 @@ class PeerReviewAdmin(admin.ModelAdmin):
             chosen = next((r for r in open_rounds if str(r.pk) == wanted), open_rounds[0])
         form = None
         if chosen is not None:
-            ratees = evaluation.ratees(chosen, party)
-            given = evaluation.own_ratings(chosen, party)
+            ratees = scoring.ratees(chosen, party)
+            given = scoring.own_ratings(chosen, party)
             form = RatingForm(
                 request.POST if request.method == "POST" else None, ratees=ratees, given=given
             )
@@ -537,7 +538,7 @@ class PeerReviewAdmin(admin.ModelAdmin):
         if party is not None:
             for r in rounds:
                 if not r.is_open and r.criteria.filter(kind="peer").exists():
-                    received.append((r, evaluation.received(r, party)))
+                    received.append((r, scoring.received(r, party)))
         given_count = sum(1 for *_, grade, _ in form.rows() if grade.value()) if form else 0
         context = {
             **self.admin_site.each_context(request),

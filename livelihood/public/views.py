@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from livelihood.data import api
-from livelihood.evaluation import services as evaluation
+from livelihood.evaluation import scoring
 from livelihood.models import (
     Domain,
     EvaluationRound,
@@ -646,7 +646,7 @@ def evaluation_detail(request, year, kind):
         kind=kind,
         state=EvaluationRound.State.PUBLISHED,
     )
-    table = evaluation.results(round_)
+    table = scoring.results(round_)
     total_weight = sum((c.weight for c in table.criteria), Decimal(0))
     criteria = [
         {

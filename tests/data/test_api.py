@@ -18,11 +18,11 @@ from openapi_spec_validator import validate
 
 from livelihood.data import base
 from livelihood.data.openapi import description
+from livelihood.devdata import scale
 from livelihood.models import (
     MonthlyReport,
     PlannedValue,
 )
-from livelihood.operations import scale
 from livelihood.reporting import services
 from livelihood.reporting.figures import FigureInput
 

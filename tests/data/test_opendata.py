@@ -26,8 +26,8 @@ from livelihood.data.opendata import (
     field_docs,
 )
 from livelihood.data.spreadsheet import neutralise
+from livelihood.devdata import scale
 from livelihood.models import MonthlyReport
-from livelihood.operations import scale
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
 from tests.data.downloads import body

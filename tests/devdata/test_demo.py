@@ -25,6 +25,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
+from livelihood.devdata import demo
 from livelihood.models import (
     Figure,
     Indicator,
@@ -35,7 +36,6 @@ from livelihood.models import (
     StaffProfile,
     Street,
 )
-from livelihood.operations import demo
 from livelihood.progress.arithmetic import Status
 
 FIXTURE = Path(django_settings.BASE_DIR) / "fixtures" / "plan_2024.json"

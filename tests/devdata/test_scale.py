@@ -22,6 +22,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from livelihood.devdata import scale
 from livelihood.models import (
     Figure,
     Indicator,
@@ -33,7 +34,7 @@ from livelihood.models import (
     PublicationVersion,
     Street,
 )
-from livelihood.operations import publication, scale
+from livelihood.operations import publication
 
 SMALL = scale.Spec(years=1, items=2, indicators=1, months=2, streets=2)
 LARGE = scale.Spec(years=2, items=50, indicators=3, months=12, streets=13)

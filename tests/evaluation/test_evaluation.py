@@ -13,6 +13,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from livelihood.data.spreadsheet import neutralise
+from livelihood.evaluation import scoring, workbook
 from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationCriterion,
@@ -77,13 +78,13 @@ def scores_of(table, unit):
 
 
 def test_progress_against_schedule_uses_the_arithmetic_as_of_the_cutoff(world, unit, other_unit):
-    table = evaluation.results(world["round"])
+    table = scoring.results(world["round"])
     mine, _ = scores_of(table, unit)
     theirs, _ = scores_of(table, other_unit)
     # 50% done against 33.3% expected: at or ahead of schedule.
     assert mine["推进进度"] == Decimal(100)
     # 10% against 3/9: 10 / 33.33 = 30.
-    assert evaluation.rounded(theirs["推进进度"]) == Decimal("30.00")
+    assert scoring.rounded(theirs["推进进度"]) == Decimal("30.00")
 
 
 def test_reports_after_the_cutoff_do_not_count(world, other_unit, report):
@@ -92,15 +93,15 @@ def test_reports_after_the_cutoff_do_not_count(world, other_unit, report):
     report(theirs, "2024-07", {b: "90"}, reviewed_at=moment(2024, 7, 20))
     late = world["round"].cutoff_at + datetime.timedelta(days=3)
     report(world["mine"], "2024-05", {world["indicators"][0]: "1"}, reviewed_at=late)
-    scores, _ = scores_of(evaluation.results(world["round"]), other_unit)
-    assert evaluation.rounded(scores["推进进度"]) == Decimal("30.00")
+    scores, _ = scores_of(scoring.results(world["round"]), other_unit)
+    assert scoring.rounded(scores["推进进度"]) == Decimal("30.00")
 
 
 def test_punctuality_counts_due_months_up_to_the_cutoff(world, unit, other_unit):
     # Due: April, May (no reports: missing), June (rsj on time 3 July, cl late 9 July).
-    mine, _ = scores_of(evaluation.results(world["round"]), unit)
-    theirs, _ = scores_of(evaluation.results(world["round"]), other_unit)
-    assert evaluation.rounded(mine["按时报送"]) == Decimal("33.33")
+    mine, _ = scores_of(scoring.results(world["round"]), unit)
+    theirs, _ = scores_of(scoring.results(world["round"]), other_unit)
+    assert scoring.rounded(mine["按时报送"]) == Decimal("33.33")
     assert theirs["按时报送"] == Decimal(0)
 
 
@@ -109,29 +110,29 @@ def test_total_is_the_weight_normalised_mean_and_shares_add_up(world, unit, offi
     evaluation.manual_score_save(
         criterion=world["quality"], unit=unit, score=Decimal(90), note="报告翔实", user=office
     )
-    _, row = scores_of(evaluation.results(round_), unit)
+    _, row = scores_of(scoring.results(round_), unit)
     # 40 × 100 + 20 × 33.33 + 40 × 90, over 100.
     expected = (40 * Decimal(100) + 20 * (Decimal(100) / 3) + 40 * Decimal(90)) / 100
-    assert evaluation.rounded(row.total) == evaluation.rounded(expected)
-    assert evaluation.rounded(sum(c.share for c in row.cells)) == evaluation.rounded(row.total)
+    assert scoring.rounded(row.total) == scoring.rounded(expected)
+    assert scoring.rounded(sum(c.share for c in row.cells)) == scoring.rounded(row.total)
     assert [c.share_display for c in row.cells] == ["40", "6.67", "36"]
 
 
 def test_a_criterion_without_data_drops_out_of_the_total(world, other_unit):
     """No manual score and no votes: the total is over the criteria that have a score."""
     world["round"].criteria.create(name="群众满意度", kind=Kind.SATISFACTION, weight=50)
-    _, row = scores_of(evaluation.results(world["round"]), other_unit)
+    _, row = scores_of(scoring.results(world["round"]), other_unit)
     # (40 × 30 + 20 × 0) / 60
-    assert evaluation.rounded(row.total) == Decimal("20.00")
+    assert scoring.rounded(row.total) == Decimal("20.00")
 
 
 def test_equal_totals_share_a_rank():
     units = [LeadUnit(code=c, name=c, order=i) for i, c in enumerate("abcd")]
     rows = [
-        evaluation.Standing(u, [], Decimal(t)) for u, t in zip(units, [80, 90, 80, 70], strict=True)
+        scoring.Standing(u, [], Decimal(t)) for u, t in zip(units, [80, 90, 80, 70], strict=True)
     ]
-    rows.append(evaluation.Standing(LeadUnit(code="e", name="e", order=9), [], None))
-    ranked = evaluation.ranked(rows)
+    rows.append(scoring.Standing(LeadUnit(code="e", name="e", order=9), [], None))
+    ranked = scoring.ranked(rows)
     assert [(r.party.code, r.rank) for r in ranked] == [
         ("b", 1),
         ("a", 2),
@@ -143,7 +144,7 @@ def test_equal_totals_share_a_rank():
 
 def test_closing_freezes_computed_scores_with_their_inputs(world, unit, other_unit, office, report):
     round_ = evaluation.round_close(round_=world["round"], user=office)
-    before = evaluation.results(round_)
+    before = scoring.results(round_)
     stored = EvaluationScore.objects.get(criterion=world["progress"], unit=other_unit)
     assert stored.inputs["进度"] == "0.1" and stored.inputs["事项数"] == 1
     assert "数据截至" in stored.inputs
@@ -157,7 +158,7 @@ def test_closing_freezes_computed_scores_with_their_inputs(world, unit, other_un
     theirs.save()
     world["mine"].lead_unit = other_unit
     world["mine"].save()
-    after = evaluation.results(EvaluationRound.objects.get(pk=round_.pk))
+    after = scoring.results(EvaluationRound.objects.get(pk=round_.pk))
     assert [(r.party, r.total) for r in after.units] == [(r.party, r.total) for r in before.units]
     assert scores_of(after, other_unit)[0] == scores_of(before, other_unit)[0]
 
@@ -258,7 +259,7 @@ def test_the_export_has_the_table_formats_and_a4_landscape(world, unit, other_un
     world["quality"].name = "=HYPERLINK(1)"
     world["quality"].save()
     published(world, office, [unit, other_unit])
-    book = evaluation.results_workbook(evaluation.results(world["round"]))
+    book = workbook.results_workbook(scoring.results(world["round"]))
     sheet = book["牵头单位"]
     assert sheet["A1"].value == "2024年年中考核结果"
     assert sheet.freeze_panes == "A4"
@@ -310,7 +311,7 @@ def test_satisfaction_scores_are_the_mean_of_votes_until_a_moment(world, unit):
     unrated = satisfaction_scores(item.plan)[world["theirs"].pk]
     assert (unrated.votes, unrated.score) == (0, None)
     world["round"].criteria.create(name="群众满意度", kind=Kind.SATISFACTION, weight=10)
-    mine, _ = scores_of(evaluation.results(world["round"]), unit)
+    mine, _ = scores_of(scoring.results(world["round"]), unit)
     assert mine["群众满意度"] == Decimal(65)
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from livelihood.accounts import roles
+from livelihood.evaluation import scoring, workbook
 from livelihood.evaluation import services as evaluation
 from livelihood.models import (
     EvaluationCriterion,
@@ -184,7 +185,7 @@ def test_raters_and_comments_are_in_no_public_page_nor_export(
     assert "秘密意见ZQ" not in page
     assert "互评" in page and unit.name in page
     # The street appears as a rated party (its own score), never as anyone's rater.
-    book = evaluation.results_workbook(evaluation.results(round_))
+    book = workbook.results_workbook(scoring.results(round_))
     text = "".join(
         str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row if cell.value
     )

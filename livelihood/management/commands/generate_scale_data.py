@@ -1,12 +1,12 @@
 """
 `manage.py generate_scale_data`: many plan years of generated figures, to measure the portal
-at size (see livelihood/operations/scale.py); `--remove` takes them away again.
+at size (see livelihood/devdata/scale.py); `--remove` takes them away again.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.operations import scale
+from livelihood.devdata import scale
 
 
 class Command(BaseCommand):

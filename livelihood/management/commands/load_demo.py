@@ -1,5 +1,5 @@
 """
-`manage.py load_demo`: demo progress for the 2024 plan (see livelihood/operations/demo.py).
+`manage.py load_demo`: demo progress for the 2024 plan (see livelihood/devdata/demo.py).
 """
 
 import datetime
@@ -7,7 +7,7 @@ import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.operations import demo
+from livelihood.devdata import demo
 from livelihood.progress.arithmetic import STATUS_ORDER
 
 

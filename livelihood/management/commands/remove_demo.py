@@ -1,10 +1,10 @@
 """
-`manage.py remove_demo`: delete everything `load_demo` created (see livelihood/operations/demo.py).
+`manage.py remove_demo`: delete everything `load_demo` created (see livelihood/devdata/demo.py).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.operations import demo
+from livelihood.devdata import demo
 
 
 class Command(BaseCommand):

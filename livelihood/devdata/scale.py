@@ -129,7 +129,7 @@ def scale_generate(spec: Spec) -> Result:
                 "请用 --first-year 另选年度。"
             )
         result = Result(spec)
-        _Builder(spec, result).build()
+        ScaleBuilder(spec, result).build()
         publication_bump()
     analyze()
     result.seconds = time.monotonic() - started
@@ -185,7 +185,7 @@ def scale_remove() -> Counter:
     return counts
 
 
-class _Builder:
+class ScaleBuilder:
     def __init__(self, spec: Spec, result: Result):
         self.spec = spec
         self.result = result
