@@ -8,12 +8,10 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-import segno
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils import timezone
 
 from livelihood.evaluation import services as evaluation
@@ -26,7 +24,6 @@ from livelihood.models import (
     LeadUnit,
     MonthlyReport,
     Plan,
-    PublicityMonth,
     Street,
 )
 from livelihood.progress import arithmetic as progress
@@ -37,7 +34,7 @@ from livelihood.progress.querysets import (
     tolerance,
 )
 from livelihood.progress.selectors import data_month, month_end_moment, plan_months
-from livelihood.public import charts
+from livelihood.public import charts, pages
 from livelihood.public.forms import SearchForm
 from livelihood.voice import satisfaction
 from livelihood.voice import services as voice
@@ -97,7 +94,7 @@ def home(request, year=None):
     this_month = timezone.localdate().replace(day=1)
     context = {
         "plan": plan,
-        "publicity": _publicity_now(plan, this_month),
+        "publicity": pages.publicity_now(plan, this_month),
         "domains": domains,
         "overall": _rollup(items),
         "loaded_count": len(items),
@@ -107,39 +104,9 @@ def home(request, year=None):
         "streets": Street.objects.all(),
         # A past plan says so, and names the current one.
         "current_year": plan.year if year is None else plans.values_list("year", flat=True).first(),
-        "rounds": _published_rounds(plan),
+        "rounds": pages.published_rounds(plan),
     }
     return render(request, "livelihood/home.html", context)
-
-
-def _published_rounds(plan):
-    return list(
-        EvaluationRound.objects.filter(plan=plan, state=EvaluationRound.State.PUBLISHED)
-        .select_related("plan")
-        .order_by("cutoff_month")
-    )
-
-
-def _publicity_now(plan, month):
-    """This month's publicity theme of the plan with the items it features, or None: one
-    query (a row per featured item) whether or not there is one."""
-    rows = list(
-        PublicityMonth.objects.filter(plan=plan, month=month)
-        .values("month", "theme", "summary", "campaign", "items__code", "items__title")
-        .order_by("items__domain__number", "items__order", "items__code")
-    )
-    if not rows:
-        return None
-    featured = [
-        {
-            "code": row["items__code"],
-            "title": row["items__title"],
-            "url": reverse("livelihood:item-detail", args=[plan.year, row["items__code"]]),
-        }
-        for row in rows
-        if row["items__code"]
-    ]
-    return {"theme": rows[0], "items": featured}
 
 
 def domain_detail(request, year, number):
@@ -168,7 +135,7 @@ def about(request):
         "plan": plan,
         "domains": list(plan.domains.all()) if plan else [],
         "loaded_count": plan.items.count() if plan else 0,
-        "rounds": _published_rounds(plan) if plan else [],
+        "rounds": pages.published_rounds(plan) if plan else [],
         "method_rules": method.rules(),
     }
     return render(request, "livelihood/about.html", context)
@@ -232,34 +199,15 @@ def item_detail(request, year, code):
             }
             for street, values in sorted(by_street.items(), key=lambda pair: pair[0].order)
         ],
-        "changes": _changes(indicators, reports, totals),
+        "changes": pages.changes(indicators, reports, totals),
         "latest_report": reports[-1] if reports else None,
         "milestones": milestones,
         "data_month": item._last_approved,
-        "qr_svg": _qr_svg(request, item.get_absolute_url()),
+        "qr_svg": pages.qr_svg(request, item.get_absolute_url()),
         "satisfaction": satisfaction.item_score(item),
-        **_item_feedback(item),
+        **pages.item_feedback(item),
     }
     return render(request, "livelihood/item_detail.html", context)
-
-
-ITEM_PAGE_FEEDBACK = 5
-
-
-def _item_feedback(item):
-    """The latest published messages with their answers, and how many there are (two
-    queries). Only published messages: pending and rejected ones, contacts and names the
-    resident did not ask to show never reach a public page."""
-    published = Feedback.objects.filter(voice.published_q(), item=item)
-    return {
-        "feedback": list(
-            published.only(*voice.PUBLIC_FEEDBACK_FIELDS).order_by("-published_at", "-pk")[
-                :ITEM_PAGE_FEEDBACK
-            ]
-        ),
-        "feedback_count": published.count(),
-        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
-    }
 
 
 def _trend(item, indicators, milestones, reports, totals):
@@ -306,42 +254,6 @@ def _value_at(totals, indicator_id, month):
         if reported <= month and indicator_id in values:
             value = values[indicator_id]
     return value
-
-
-def _changes(indicators, reports, totals):
-    """What each approval published, newest first: the month, when, and each figure's change
-    against the month before."""
-    log, previous = [], {}
-    for report in reports:
-        values = totals.get(report.month, {})
-        entries = []
-        for indicator in indicators:
-            if indicator.pk not in values:
-                continue
-            value, before = values[indicator.pk], previous.get(indicator.pk)
-            change = None if before is None else value - before
-            entries.append(
-                {
-                    "indicator": indicator,
-                    "value": progress.format_plain(value, indicator.unit),
-                    "change": None
-                    if change is None
-                    else ("+" if change >= 0 else "")
-                    + progress.format_plain(change, indicator.unit),
-                }
-            )
-            previous[indicator.pk] = value
-        log.append({"report": report, "entries": entries})
-    return list(reversed(log))
-
-
-def _qr_svg(request, path):
-    """A QR code that opens the page on a phone, as inline SVG (no image request)."""
-    base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
-    url = base.rstrip("/") + path
-    return segno.make(url, error="m").svg_inline(
-        scale=3, dark="#1b1b1b", omitsize=True, svgclass="qr", title=f"在手机上打开：{url}"
-    )
 
 
 # ------------------------------------------------------------------------------
@@ -522,7 +434,7 @@ def month_detail(request, year, month):
                 "item": item,
                 "before": before,
                 "delta": delta,
-                "delta_display": None if not delta else _points(delta),
+                "delta_display": None if not delta else pages.points(delta),
                 "status_changed": status_changed,
             }
         )
@@ -540,10 +452,6 @@ def month_detail(request, year, month):
         "data_month": shown_month,
     }
     return render(request, "livelihood/month_detail.html", context)
-
-
-def _points(points):
-    return f"{'+' if points > 0 else ''}{progress.format_number(points)} 个百分点"
 
 
 # ------------------------------------------------------------------------------
@@ -568,7 +476,7 @@ def plan_list(request):
         .annotate(m=Max("month"))
     )
     rounds = defaultdict(list)
-    for round_ in _rounds_of(plans):
+    for round_ in pages.rounds_of(plans):
         rounds[round_.plan_id].append(round_)
     rows = [
         {
@@ -587,14 +495,6 @@ def plan_list(request):
     )
 
 
-def _rounds_of(plans):
-    return (
-        EvaluationRound.objects.filter(plan__in=plans, state=EvaluationRound.State.PUBLISHED)
-        .select_related("plan")
-        .order_by("cutoff_month")
-    )
-
-
 # ------------------------------------------------------------------------------
 # Evaluation results, once published
 # ------------------------------------------------------------------------------
@@ -603,7 +503,7 @@ def evaluation_index(request, year):
     return render(
         request,
         "livelihood/evaluation_index.html",
-        {"plan": plan, "rounds": _published_rounds(plan)},
+        {"plan": plan, "rounds": pages.published_rounds(plan)},
     )
 
 
