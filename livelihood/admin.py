@@ -22,6 +22,7 @@ from livelihood.data.admin import (
     FigureImportAdmin,
     PlanImportAdmin,
 )
+from livelihood.fields import ChoicesByKeyField
 from livelihood.models import (
     Domain,
     Figure,
@@ -38,7 +39,6 @@ from livelihood.models import (
 )
 from livelihood.plan import services as plans
 from livelihood.progress import arithmetic as progress
-from livelihood.public.forms import ChoicesByKeyField
 from livelihood.reporting import services
 from livelihood.reporting.admin import ReportWorkflowAdmin
 

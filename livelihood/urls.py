@@ -4,6 +4,7 @@ from livelihood.data import api, opendata
 from livelihood.public import views
 from livelihood.public.cache import public_page
 from livelihood.public.feeds import ApprovedUpdatesFeed
+from livelihood.voice import views as voice_views
 
 
 class MonthConverter:
@@ -63,21 +64,21 @@ urlpatterns = [
     ),
     path("<int:year>/items/<code:code>/", public_page(views.item_detail), name="item-detail"),
     # Residents' voice: the forms are pages of their own, never cached (CSRF token, cookie).
-    path("<int:year>/items/<code:code>/feedback/", views.item_feedback, name="item-feedback"),
+    path("<int:year>/items/<code:code>/feedback/", voice_views.item_feedback, name="item-feedback"),
     path(
         "<int:year>/items/<code:code>/feedback/thanks/",
-        public_page(views.item_feedback_thanks),
+        public_page(voice_views.item_feedback_thanks),
         name="item-feedback-thanks",
     ),
     path(
         "<int:year>/items/<code:code>/messages/",
-        public_page(views.item_messages),
+        public_page(voice_views.item_messages),
         name="item-messages",
     ),
-    path("<int:year>/items/<code:code>/rate/", views.item_rate, name="item-rate"),
+    path("<int:year>/items/<code:code>/rate/", voice_views.item_rate, name="item-rate"),
     path(
         "<int:year>/items/<code:code>/rate/thanks/",
-        public_page(views.item_rate_thanks),
+        public_page(voice_views.item_rate_thanks),
         name="item-rate-thanks",
     ),
     path("<int:year>/publicity/", public_page(views.publicity), name="publicity"),

@@ -463,7 +463,7 @@ if not 0 <= PUBLIC_VERSION_RECHECK_SECONDS <= 60:
 # Reliability (issue 7): a database that stops answering (docs/reliability.md)
 # ------------------------------------------------------------------------------
 # While the database is unreachable every request that needs it gets the 503 page
-# (templates/503.html, livelihood/public/views.py: server_error) with this Retry-After, in seconds.
+# (templates/503.html, livelihood/public/errors.py: server_error) with this Retry-After, in seconds.
 # Cached public pages are still served from the page cache (livelihood/operations/publication.py).
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 30, 1, 3600, "秒数（整数）")
 # PostgreSQL: no worker may hang on a database that has gone away. A refused connection fails
@@ -567,7 +567,7 @@ VOTE_LIMIT_PER_ITEM = env_int("VOTE_LIMIT_PER_ITEM", 600, 1, 100000)
 # used). Never set it without a proxy that overwrites the header: clients could forge it.
 CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "").strip()
 # Residents who see the CSRF refusal (cookies off, a form left open for days) read it in Chinese.
-CSRF_FAILURE_VIEW = "livelihood.public.views.csrf_failure"
+CSRF_FAILURE_VIEW = "livelihood.public.errors.csrf_failure"
 
 # ------------------------------------------------------------------------------
 # Email: reminders to lead units (manage.py send_reminders)

@@ -32,7 +32,7 @@ urlpatterns = [
     path("", include("livelihood.urls")),
 ]
 
-handler400 = "livelihood.public.views.bad_request"
-handler403 = "livelihood.accounts.security.permission_denied"
-handler404 = "livelihood.public.views.page_not_found"
-handler500 = "livelihood.public.views.server_error"
+handler400 = "livelihood.public.errors.bad_request"
+handler403 = "livelihood.public.errors.permission_denied"
+handler404 = "livelihood.public.errors.page_not_found"
+handler500 = "livelihood.public.errors.server_error"

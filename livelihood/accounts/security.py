@@ -5,10 +5,10 @@ the
 office can see who tried what.
 
 Failed logins come from Django's `user_login_failed` signal (axes counts them from the same
-signal), lockouts from axes' `user_locked_out`; refused access from the 403 handler (every
-`PermissionDenied` an admin view raises) and from `UnitScopedAdmin.get_object()`, which logs a
-lead-unit user asking for another unit's row (the admin answers that with a redirect, not a
-403).
+signal), lockouts from axes' `user_locked_out`; refused access from the 403 handler
+(livelihood/public/errors.py: every `PermissionDenied` an admin view raises) and from
+`UnitScopedAdmin.get_object()`, which logs a lead-unit user asking for another unit's row (the
+admin answers that with a redirect, not a 403).
 """
 
 import ipaddress
@@ -16,7 +16,6 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.shortcuts import render
 
 logger = logging.getLogger("livelihood.accounts.security")
 
@@ -81,12 +80,6 @@ def access_denied(request, what: str) -> None:
         request.get_full_path(),
         what,
     )
-
-
-def permission_denied(request, exception=None):
-    """handler403: logs the refusal and answers with the portal's page, in Chinese."""
-    access_denied(request, str(exception) or "无权限")
-    return render(request, "403.html", status=403)
 
 
 def connect():

@@ -5,27 +5,15 @@ number of queries whatever the amount of data (tests/test_views.py, tests/test_s
 """
 
 import datetime
-import logging
-import re
-import sys
 from collections import defaultdict
 from decimal import Decimal
 
-import segno
 from django.conf import settings
-from django.core.paginator import Paginator
-from django.db import InterfaceError, OperationalError
 from django.db.models import Max, Prefetch, Q
-from django.http import Http404, HttpResponse, HttpResponseServerError
-from django.shortcuts import get_object_or_404, redirect, render
-from django.template import loader
-from django.urls import reverse
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 
-from livelihood.data import api
 from livelihood.evaluation import scoring
 from livelihood.models import (
     Domain,
@@ -36,7 +24,6 @@ from livelihood.models import (
     LeadUnit,
     MonthlyReport,
     Plan,
-    PublicityMonth,
     Street,
 )
 from livelihood.progress import arithmetic as progress
@@ -47,16 +34,10 @@ from livelihood.progress.querysets import (
     tolerance,
 )
 from livelihood.progress.selectors import data_month, month_end_moment, plan_months
-from livelihood.public import charts
-from livelihood.public.forms import (
-    FeedbackForm,
-    RatingForm,
-    SearchForm,
-)
-from livelihood.voice import ratelimit, satisfaction
+from livelihood.public import charts, pages
+from livelihood.public.forms import SearchForm
+from livelihood.voice import satisfaction
 from livelihood.voice import services as voice
-
-logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------
@@ -113,7 +94,7 @@ def home(request, year=None):
     this_month = timezone.localdate().replace(day=1)
     context = {
         "plan": plan,
-        "publicity": _publicity_now(plan, this_month),
+        "publicity": pages.publicity_now(plan, this_month),
         "domains": domains,
         "overall": _rollup(items),
         "loaded_count": len(items),
@@ -123,39 +104,9 @@ def home(request, year=None):
         "streets": Street.objects.all(),
         # A past plan says so, and names the current one.
         "current_year": plan.year if year is None else plans.values_list("year", flat=True).first(),
-        "rounds": _published_rounds(plan),
+        "rounds": pages.published_rounds(plan),
     }
     return render(request, "livelihood/home.html", context)
-
-
-def _published_rounds(plan):
-    return list(
-        EvaluationRound.objects.filter(plan=plan, state=EvaluationRound.State.PUBLISHED)
-        .select_related("plan")
-        .order_by("cutoff_month")
-    )
-
-
-def _publicity_now(plan, month):
-    """This month's publicity theme of the plan with the items it features, or None: one
-    query (a row per featured item) whether or not there is one."""
-    rows = list(
-        PublicityMonth.objects.filter(plan=plan, month=month)
-        .values("month", "theme", "summary", "campaign", "items__code", "items__title")
-        .order_by("items__domain__number", "items__order", "items__code")
-    )
-    if not rows:
-        return None
-    featured = [
-        {
-            "code": row["items__code"],
-            "title": row["items__title"],
-            "url": reverse("livelihood:item-detail", args=[plan.year, row["items__code"]]),
-        }
-        for row in rows
-        if row["items__code"]
-    ]
-    return {"theme": rows[0], "items": featured}
 
 
 def domain_detail(request, year, number):
@@ -184,7 +135,7 @@ def about(request):
         "plan": plan,
         "domains": list(plan.domains.all()) if plan else [],
         "loaded_count": plan.items.count() if plan else 0,
-        "rounds": _published_rounds(plan) if plan else [],
+        "rounds": pages.published_rounds(plan) if plan else [],
         "method_rules": method.rules(),
     }
     return render(request, "livelihood/about.html", context)
@@ -248,47 +199,15 @@ def item_detail(request, year, code):
             }
             for street, values in sorted(by_street.items(), key=lambda pair: pair[0].order)
         ],
-        "changes": _changes(indicators, reports, totals),
+        "changes": pages.changes(indicators, reports, totals),
         "latest_report": reports[-1] if reports else None,
         "milestones": milestones,
         "data_month": item._last_approved,
-        "qr_svg": _qr_svg(request, item.get_absolute_url()),
+        "qr_svg": pages.qr_svg(request, item.get_absolute_url()),
         "satisfaction": satisfaction.item_score(item),
-        **_item_feedback(item),
+        **pages.item_feedback(item),
     }
     return render(request, "livelihood/item_detail.html", context)
-
-
-ITEM_PAGE_FEEDBACK = 5
-# What a public page reads of a message: never the contact, which is not even fetched.
-PUBLIC_FEEDBACK_FIELDS = (
-    "pk",
-    "item_id",
-    "state",
-    "message",
-    "name",
-    "show_name",
-    "published_at",
-    "due_on",
-    "answer",
-    "answered_at",
-)
-
-
-def _item_feedback(item):
-    """The latest published messages with their answers, and how many there are (two
-    queries). Only published messages: pending and rejected ones, contacts and names the
-    resident did not ask to show never reach a public page."""
-    published = Feedback.objects.filter(voice.published_q(), item=item)
-    return {
-        "feedback": list(
-            published.only(*PUBLIC_FEEDBACK_FIELDS).order_by("-published_at", "-pk")[
-                :ITEM_PAGE_FEEDBACK
-            ]
-        ),
-        "feedback_count": published.count(),
-        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
-    }
 
 
 def _trend(item, indicators, milestones, reports, totals):
@@ -335,42 +254,6 @@ def _value_at(totals, indicator_id, month):
         if reported <= month and indicator_id in values:
             value = values[indicator_id]
     return value
-
-
-def _changes(indicators, reports, totals):
-    """What each approval published, newest first: the month, when, and each figure's change
-    against the month before."""
-    log, previous = [], {}
-    for report in reports:
-        values = totals.get(report.month, {})
-        entries = []
-        for indicator in indicators:
-            if indicator.pk not in values:
-                continue
-            value, before = values[indicator.pk], previous.get(indicator.pk)
-            change = None if before is None else value - before
-            entries.append(
-                {
-                    "indicator": indicator,
-                    "value": progress.format_plain(value, indicator.unit),
-                    "change": None
-                    if change is None
-                    else ("+" if change >= 0 else "")
-                    + progress.format_plain(change, indicator.unit),
-                }
-            )
-            previous[indicator.pk] = value
-        log.append({"report": report, "entries": entries})
-    return list(reversed(log))
-
-
-def _qr_svg(request, path):
-    """A QR code that opens the page on a phone, as inline SVG (no image request)."""
-    base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
-    url = base.rstrip("/") + path
-    return segno.make(url, error="m").svg_inline(
-        scale=3, dark="#1b1b1b", omitsize=True, svgclass="qr", title=f"在手机上打开：{url}"
-    )
 
 
 # ------------------------------------------------------------------------------
@@ -551,7 +434,7 @@ def month_detail(request, year, month):
                 "item": item,
                 "before": before,
                 "delta": delta,
-                "delta_display": None if not delta else _points(delta),
+                "delta_display": None if not delta else pages.points(delta),
                 "status_changed": status_changed,
             }
         )
@@ -569,10 +452,6 @@ def month_detail(request, year, month):
         "data_month": shown_month,
     }
     return render(request, "livelihood/month_detail.html", context)
-
-
-def _points(points):
-    return f"{'+' if points > 0 else ''}{progress.format_number(points)} 个百分点"
 
 
 # ------------------------------------------------------------------------------
@@ -597,7 +476,7 @@ def plan_list(request):
         .annotate(m=Max("month"))
     )
     rounds = defaultdict(list)
-    for round_ in _rounds_of(plans):
+    for round_ in pages.rounds_of(plans):
         rounds[round_.plan_id].append(round_)
     rows = [
         {
@@ -616,14 +495,6 @@ def plan_list(request):
     )
 
 
-def _rounds_of(plans):
-    return (
-        EvaluationRound.objects.filter(plan__in=plans, state=EvaluationRound.State.PUBLISHED)
-        .select_related("plan")
-        .order_by("cutoff_month")
-    )
-
-
 # ------------------------------------------------------------------------------
 # Evaluation results, once published
 # ------------------------------------------------------------------------------
@@ -632,7 +503,7 @@ def evaluation_index(request, year):
     return render(
         request,
         "livelihood/evaluation_index.html",
-        {"plan": plan, "rounds": _published_rounds(plan)},
+        {"plan": plan, "rounds": pages.published_rounds(plan)},
     )
 
 
@@ -657,167 +528,6 @@ def evaluation_detail(request, year, kind):
     ]
     context = {"plan": plan, "round": round_, "table": table, "criteria": criteria}
     return render(request, "livelihood/evaluation_detail.html", context)
-
-
-# ------------------------------------------------------------------------------
-# Residents' voice: feedback and satisfaction (livelihood/voice/services.py, satisfaction.py)
-# ------------------------------------------------------------------------------
-# The forms live on their own small pages: they carry a CSRF token and may set a cookie, so
-# they are never cached, while the item page that links to them stays cached for everyone.
-def _item(year, code):
-    return get_object_or_404(
-        Item.objects.select_related("plan", "lead_unit", "domain"),
-        plan__year=year,
-        plan__published=True,  # a draft plan's items take neither feedback nor votes
-        code=code,
-    )
-
-
-def _refused(request, template, context, message):
-    """A submission refused (too many, queue full): the form again, with what the resident
-    wrote, and why it was not taken, in Chinese (HTTP 429)."""
-    response = render(request, template, context | {"refusal": message}, status=429)
-    response["Retry-After"] = str(ratelimit.retry_after(request))
-    return response
-
-
-def _within_limits(request, item, kind: str) -> bool:
-    """Count this submission per client address and per item; False when either is over."""
-    limits = {
-        "feedback": (settings.FEEDBACK_LIMIT_PER_ADDRESS, settings.FEEDBACK_LIMIT_PER_ITEM),
-        "vote": (settings.VOTE_LIMIT_PER_ADDRESS, settings.VOTE_LIMIT_PER_ITEM),
-    }[kind]
-    address = ratelimit.client_address(request)
-    if not ratelimit.hit(request, f"{kind}-address", limits[0]):
-        logger.warning("提交过于频繁（%s，地址 %s），已拒绝。", kind, address)
-        return False
-    if not ratelimit.hit(request, f"{kind}-item", limits[1], key=lambda *_: str(item.pk)):
-        logger.warning("事项 %s 的%s提交过于频繁，已拒绝。", item.code, kind)
-        return False
-    return True
-
-
-TOO_MANY_FEEDBACK = "提交过于频繁，请稍后再试。如有急事，请拨打页面底部的咨询电话。"
-TOO_MANY_VOTES = "评价提交过于频繁，请稍后再试。"
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
-def item_feedback(request, year, code):
-    item = _item(year, code)
-    form = FeedbackForm(request.POST or None)
-    context = {
-        "plan": item.plan,
-        "item": item,
-        "form": form,
-        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
-    }
-    template = "livelihood/feedback_form.html"
-    if request.method == "POST" and (form.is_bot or form.is_valid()):
-        if not _within_limits(request, item, "feedback"):
-            return _refused(request, template, context, TOO_MANY_FEEDBACK)
-        if form.is_bot:
-            logger.info("留言表单的隐藏字段被填写，按自动提交处理，未保存：%s", item.code)
-        else:
-            data = form.cleaned_data
-            try:
-                voice.feedback_submit(
-                    item=item,
-                    message=data["message"],
-                    name=data["name"],
-                    show_name=data["show_name"],
-                    contact=data["contact"],
-                )
-            except voice.QueueFull as refusal:
-                return _refused(request, template, context, refusal.message)
-        return redirect("livelihood:item-feedback-thanks", item.plan.year, item.code)
-    return render(request, template, context)
-
-
-def item_feedback_thanks(request, year, code):
-    item = _item(year, code)
-    context = {
-        "plan": item.plan,
-        "item": item,
-        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
-    }
-    return render(request, "livelihood/feedback_thanks.html", context)
-
-
-def item_messages(request, year, code):
-    """Every published message of an item with its answer, newest first, 20 a page."""
-    item = _item(year, code)
-    published = (
-        Feedback.objects.filter(voice.published_q(), item=item)
-        .only(*PUBLIC_FEEDBACK_FIELDS)
-        .order_by("-published_at", "-pk")
-    )
-    page = Paginator(published, 20).get_page(request.GET.get("page"))
-    context = {
-        "plan": item.plan,
-        "item": item,
-        "page": page,
-        "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
-    }
-    return render(request, "livelihood/item_messages.html", context)
-
-
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
-
-
-def _voter_token(request) -> str | None:
-    token = request.COOKIES.get(settings.VOTER_COOKIE_NAME, "")
-    return token if TOKEN_PATTERN.fullmatch(token) else None
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
-def item_rate(request, year, code):
-    """Rate an item once a month per browser: a random token in a cookie, its keyed hash in
-    the vote (livelihood/voice/satisfaction.py)."""
-    item = _item(year, code)
-    token = _voter_token(request)
-    form = RatingForm(request.POST or None)
-    status = 200
-    voted = satisfaction.has_voted(item, token)
-    if request.method == "POST" and (form.is_bot or form.is_valid()):
-        if not _within_limits(request, item, "vote"):
-            context = {"plan": item.plan, "item": item, "form": form, "voted": voted}
-            return _refused(request, "livelihood/rate_form.html", context, TOO_MANY_VOTES)
-        if form.is_bot:
-            logger.info("评价表单的隐藏字段被填写，按自动提交处理，未保存：%s", item.code)
-            return redirect(reverse("livelihood:item-detail", args=[year, code]) + "#satisfaction")
-        token = token or satisfaction.new_token()
-        try:
-            satisfaction.vote_cast(
-                item=item,
-                token=token,
-                rating=form.cleaned_data["rating"],
-                aware=form.cleaned_data["aware"],
-            )
-        except satisfaction.AlreadyVoted:
-            voted, status = True, 409
-        else:
-            response = redirect(
-                reverse("livelihood:item-rate-thanks", args=[item.plan.year, item.code])
-            )
-            response.set_cookie(
-                settings.VOTER_COOKIE_NAME,
-                token,
-                max_age=satisfaction.VOTER_COOKIE_AGE,
-                httponly=True,
-                samesite="Lax",
-                # Always Secure in production: a __Host- cookie without it is dropped.
-                secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
-            )
-            return response
-    context = {"plan": item.plan, "item": item, "form": form, "voted": voted}
-    return render(request, "livelihood/rate_form.html", context, status=status)
-
-
-def item_rate_thanks(request, year, code):
-    item = _item(year, code)
-    return render(request, "livelihood/rate_thanks.html", {"plan": item.plan, "item": item})
 
 
 # ------------------------------------------------------------------------------
@@ -848,81 +558,3 @@ def publicity(request, year):
         "has_entries": bool(months),
     }
     return render(request, "livelihood/publicity.html", context)
-
-
-# ------------------------------------------------------------------------------
-# Errors
-# ------------------------------------------------------------------------------
-def csrf_failure(request, reason=""):
-    """CSRF_FAILURE_VIEW: a form sent without a valid token (cookies off, a stale page)."""
-    return render(request, "403_csrf.html", {"plan": Plan.objects.first()}, status=403)
-
-
-BAD_REQUEST = "请求无效：参数无法识别或数量过多。"
-
-
-def bad_request(request, exception):
-    """A request Django refuses before any view (too many parameters, a forged host): the
-    400 page in Chinese, or under the API's address its JSON error."""
-    if request.path_info.startswith("/api/"):
-        return api.error_response(api.bad_parameter(BAD_REQUEST))
-    return render(request, "400.html", {"plan": Plan.objects.published().first()}, status=400)
-
-
-def page_not_found(request, exception):
-    """The 404 page; under the API's address its JSON error, also for an address no API
-    route can match (a line break in it, which the catch-all route does not take)."""
-    if request.path_info.startswith("/api/"):
-        return api.error_response(api.not_found(api.UNKNOWN_ADDRESS))
-    return render(request, "404.html", {"plan": Plan.objects.published().first()}, status=404)
-
-
-SERVER_ERROR_PLAIN = (
-    '<!DOCTYPE html><html lang="zh-Hans"><meta charset="utf-8"><title>系统暂时出错</title>'
-    "<h1>系统暂时出错</h1><p>请稍后再试。</p></html>"
-)
-
-
-OUTAGE_PLAIN = (
-    '<!DOCTYPE html><html lang="zh-Hans"><meta charset="utf-8"><title>系统维护中</title>'
-    "<h1>系统维护中，请稍后再试</h1><p>平台的数据服务暂时无法访问，请过几分钟再刷新本页。</p></html>"
-)
-
-# What a database that does not answer raises (refused or lost connection, a server shutting
-# down, a cancelled statement, SQLite's "database is locked" or "disk is full"): the request
-# may succeed if tried again later. Other database errors (a bad query, a broken constraint)
-# are defects and stay 500s.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-
-
-def server_error(request):
-    """Rendered without context processors: the database may be what failed. If the page
-    itself cannot be rendered (a missing static-files manifest, a broken template), a plain
-    page in the same words, rather than an error while reporting an error.
-
-    Django calls this handler inside its `except` clause, wherever the exception came from
-    (a view, a middleware, a context processor), so the exception is at hand: a database
-    that is not answering gets the 503 page instead (`database_unavailable`)."""
-    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
-        return database_unavailable(request)
-    try:
-        content = loader.get_template("500.html").render()
-    except Exception:
-        logger.exception("500 页面无法生成，改用纯文本页面。")
-        content = SERVER_ERROR_PLAIN
-    return HttpResponseServerError(content)
-
-
-def database_unavailable(request):
-    """503 Service Unavailable with Retry-After (OUTAGE_RETRY_AFTER_SECONDS): the database is
-    down or restarting. Built from the template alone, like the 500 page; never stored by a
-    cache on the way."""
-    try:
-        content = loader.get_template("503.html").render()
-    except Exception:
-        logger.exception("503 页面无法生成，改用纯文本页面。")
-        content = OUTAGE_PLAIN
-    response = HttpResponse(content, status=503)
-    response.headers["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER_SECONDS)
-    add_never_cache_headers(response)
-    return response

@@ -26,13 +26,13 @@ from livelihood.accounts.scope import (
     UnitScopedAdmin,
     user_is_unscoped,
 )
+from livelihood.fields import ChoicesByKeyField
 from livelihood.models import (
     Feedback,
     Item,
     PublicityMonth,
     SatisfactionVote,
 )
-from livelihood.public.forms import ChoicesByKeyField
 from livelihood.voice import services as voice
 
 State = Feedback.State

@@ -108,6 +108,21 @@ def published_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}state": State.PUBLISHED})
 
 
+# What a public page reads of a message: never the contact, which is not even fetched.
+PUBLIC_FEEDBACK_FIELDS = (
+    "pk",
+    "item_id",
+    "state",
+    "message",
+    "name",
+    "show_name",
+    "published_at",
+    "due_on",
+    "answer",
+    "answered_at",
+)
+
+
 def overdue_q(today: datetime.date, prefix: str = "") -> Q:
     """Published, not answered, past its deadline."""
     return Q(

@@ -53,17 +53,14 @@ from livelihood.models import (
     Street,
 )
 from livelihood.progress import arithmetic as progress
-from livelihood.public.forms import (
-    FeedbackForm,
-    RatingForm,
-    SearchForm,
-)
+from livelihood.public.forms import SearchForm
 from livelihood.reporting import forms as report_forms
 from livelihood.voice.admin import (
     AnswerForm,
     ModerationForm,
     PublicityMonthForm,
 )
+from livelihood.voice.forms import FeedbackForm, RatingForm
 from tests.admin_forms import form_shown
 
 EXAMPLES = 1000

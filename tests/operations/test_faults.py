@@ -68,12 +68,12 @@ def test_a_request_while_the_database_is_down_gets_the_503_page(client, plan, pa
 
 @pytest.mark.django_db
 def test_the_503_page_survives_a_template_that_cannot_render(client, plan, monkeypatch):
-    from livelihood.public import views
+    from livelihood.public import errors
 
     def broken(name):
         raise ValueError("Missing staticfiles manifest entry for 'css/site.css'")
 
-    monkeypatch.setattr(views.loader, "get_template", broken)
+    monkeypatch.setattr(errors.loader, "get_template", broken)
     with connection.execute_wrapper(failing(OperationalError)):
         response = client.get("/")
     assert response.status_code == 503

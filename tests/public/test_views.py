@@ -367,7 +367,7 @@ def test_every_list_page_runs_a_fixed_number_of_queries(
 
 
 def test_server_error_page_is_chinese_and_needs_no_database(rf):
-    from livelihood.public.views import server_error
+    from livelihood.public.errors import server_error
 
     response = server_error(rf.get("/"))
     assert response.status_code == 500
@@ -377,13 +377,13 @@ def test_server_error_page_is_chinese_and_needs_no_database(rf):
 
 def test_server_error_page_when_the_page_itself_cannot_render(rf, monkeypatch):
     # e.g. DEBUG off and collectstatic not run: {% static %} has no manifest entry.
-    from livelihood.public import views
+    from livelihood.public import errors
 
     def broken(name):
         raise ValueError("Missing staticfiles manifest entry for 'css/site.css'")
 
-    monkeypatch.setattr(views.loader, "get_template", broken)
-    response = views.server_error(rf.get("/"))
+    monkeypatch.setattr(errors.loader, "get_template", broken)
+    response = errors.server_error(rf.get("/"))
     assert response.status_code == 500
     assert "系统暂时出错" in response.content.decode()
 
