@@ -44,10 +44,10 @@ from livelihood.models import (
     Street,
 )
 from livelihood.progress import arithmetic as progress
+from livelihood.progress.selectors import Submissions
 from livelihood.voice.satisfaction import satisfaction_scores
 
 HUNDRED = Decimal(100)
-TWO_PLACES = Decimal("0.01")
 Kind = EvaluationCriterion.Kind
 
 
@@ -65,7 +65,8 @@ def schedule_score(progress_: Decimal | None, expected: Decimal | None) -> Decim
 
 
 def rounded(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(TWO_PLACES)
+    """Points to two decimals, rounded half up as every published number is."""
+    return None if value is None else progress.round_half_up(value, 2)
 
 
 @dataclass(frozen=True)
@@ -206,23 +207,15 @@ def punctuality_scores(round_, moment) -> dict[int, Computed]:
         timezone.localdate(moment),
         settings.REPORT_DUE_DAY,
     )
-    submissions = defaultdict(list)
-    for item_id, month, submitted_at in MonthlyReport.objects.filter(
-        item__plan=plan, submitted_at__isnull=False, submitted_at__lte=moment
-    ).values_list("item_id", "month", "submitted_at"):
-        submissions[item_id].append((month, timezone.localdate(submitted_at)))
+    submissions = Submissions(
+        MonthlyReport.objects.filter(item__plan=plan, submitted_at__lte=moment)
+    )
     per_unit = defaultdict(list)
     for item_id, unit_id in plan.items.values_list("pk", "lead_unit_id"):
-        per_unit[unit_id].append(
-            progress.punctuality(submissions[item_id], due, settings.REPORT_DUE_DAY)
-        )
+        per_unit[unit_id].append(submissions.punctuality(item_id, due))
     result = {}
     for unit_id, rows in per_unit.items():
-        total = progress.Punctuality(
-            on_time=sum(p.on_time for p in rows),
-            late=sum(p.late for p in rows),
-            missing=sum(p.missing for p in rows),
-        )
+        total = sum(rows, progress.NO_REPORTS_DUE)
         result[unit_id] = Computed(
             None if total.rate is None else total.rate * HUNDRED,
             {

@@ -103,7 +103,13 @@ def percent(fraction: Decimal | None, places: int = 1) -> Decimal | None:
     published method says: 0.31304 → 31.3, 0.1225 → 12.3."""
     if fraction is None:
         return None
-    return (fraction * HUNDRED).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return round_half_up(fraction * HUNDRED, places)
+
+
+def round_half_up(value: Decimal, places: int = 1) -> Decimal:
+    """`value` to `places` decimals, half up (四舍五入), the one rounding every number the
+    portal publishes follows (Decimal's own default is half to even: 12.25 → 12.2)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def format_percent(fraction: Decimal | None, places: int = 1) -> str:

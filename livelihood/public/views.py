@@ -28,12 +28,14 @@ from livelihood.models import (
 )
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
-from livelihood.progress.querysets import (
-    approved_q,
-    indicator_input,
-    tolerance,
+from livelihood.progress.querysets import approved_q
+from livelihood.progress.selectors import (
+    Submissions,
+    data_month,
+    item_trend,
+    month_end_moment,
+    plan_months,
 )
-from livelihood.progress.selectors import data_month, month_end_moment, plan_months
 from livelihood.public import charts, pages
 from livelihood.public.forms import SearchForm
 from livelihood.voice import satisfaction
@@ -211,49 +213,24 @@ def item_detail(request, year, code):
 
 
 def _trend(item, indicators, milestones, reports, totals):
-    """The item's progress and 序时进度 at the end of each reported month, by progress.py."""
-    rows = []
-    # A milestone counts from the month of the approved report (one of `reports`) that marked
-    # it done.
-    month_of = {report.pk: report.month for report in reports}
-    done_in = [
-        month_of[m.reported_in_id] for m in milestones if m.is_done and m.reported_in_id in month_of
+    """The item's progress and 序时进度 at the end of each reported month (selectors.item_trend),
+    with the figures shown beside them."""
+    return [
+        {
+            "month": report.month,
+            "progress": snapshot.progress,
+            "expected": snapshot.expected,
+            "progress_display": snapshot.progress_display,
+            "expected_display": snapshot.expected_display,
+            "status": snapshot.status,
+            "cells": [
+                progress.format_plain(totals[report.month].get(i.pk), i.unit) for i in indicators
+            ],
+        }
+        for report, snapshot in zip(
+            reports, item_trend(item, indicators, milestones, reports, totals), strict=True
+        )
     ]
-    for report in reports:
-        month = report.month
-        specs = [indicator_input(i, _value_at(totals, i.pk, month)) for i in indicators]
-        snapshot = progress.item_progress(
-            indicators=specs,
-            milestones_done=sum(1 for done in done_in if done <= month),
-            milestone_dates=[m.planned_on for m in milestones],
-            has_approved=True,
-            as_of=month,
-            first_month=item.plan.first_month,
-            tolerance=tolerance(),
-            overdue=False,
-        )
-        rows.append(
-            {
-                "month": month,
-                "progress": snapshot.progress,
-                "expected": snapshot.expected,
-                "progress_display": snapshot.progress_display,
-                "expected_display": snapshot.expected_display,
-                "status": snapshot.status,
-                "cells": [
-                    progress.format_plain(totals[month].get(i.pk), i.unit) for i in indicators
-                ],
-            }
-        )
-    return rows
-
-
-def _value_at(totals, indicator_id, month):
-    value = None
-    for reported, values in totals.items():
-        if reported <= month and indicator_id in values:
-            value = values[indicator_id]
-    return value
 
 
 # ------------------------------------------------------------------------------
@@ -265,22 +242,12 @@ def unit_detail(request, year, code):
     month = data_month(plan)
     items = _items(plan, month=month, lead_unit=unit)
     partner_items = list(plan.items.filter(partner_units=unit).select_related("plan"))
-    submissions = defaultdict(list)
-    for item_id, report_month, submitted_at in MonthlyReport.objects.filter(
-        item__plan=plan, item__lead_unit=unit, submitted_at__isnull=False
-    ).values_list("item_id", "month", "submitted_at"):
-        submissions[item_id].append((report_month, timezone.localdate(submitted_at)))
+    submissions = Submissions(MonthlyReport.objects.filter(item__plan=plan, item__lead_unit=unit))
     due = progress.due_months(
         plan.first_month, plan.last_month, timezone.localdate(), settings.REPORT_DUE_DAY
     )
-    per_item = [
-        progress.punctuality(submissions[i.pk], due, settings.REPORT_DUE_DAY) for i in items
-    ]
-    punctual = progress.Punctuality(
-        on_time=sum(p.on_time for p in per_item),
-        late=sum(p.late for p in per_item),
-        missing=sum(p.missing for p in per_item),
-    )
+    per_item = [submissions.punctuality(i.pk, due) for i in items]
+    punctual = sum(per_item, progress.NO_REPORTS_DUE)
     context = {
         "plan": plan,
         "unit": unit,

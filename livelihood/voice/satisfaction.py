@@ -17,7 +17,7 @@ browser may vote again.
 import datetime
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -29,6 +29,7 @@ from livelihood.models import (
     SatisfactionVote,
     first_of_month,
 )
+from livelihood.progress.arithmetic import round_half_up
 
 Rating = SatisfactionVote.Rating
 
@@ -79,7 +80,7 @@ def score_of(satisfied: int, basic: int, unsatisfied: int) -> Decimal | None:
     if not votes:
         return None
     points = satisfied * POINTS[Rating.SATISFIED] + basic * POINTS[Rating.BASIC]
-    return (Decimal(points) / Decimal(votes)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return round_half_up(Decimal(points) / Decimal(votes), 1)
 
 
 def _until_moment(until) -> datetime.datetime | None:
