@@ -4,7 +4,9 @@ The admin of every concern. Django's admin autodiscovery imports this module; ea
 """
 
 from livelihood.accounts import admin as accounts_admin  # noqa: F401
+from livelihood.data import admin as data_admin  # noqa: F401
 from livelihood.evaluation import admin as evaluation_admin  # noqa: F401
 from livelihood.operations import admin as operations_admin  # noqa: F401
 from livelihood.plan import admin as plan_admin  # noqa: F401
+from livelihood.reporting import admin as reporting_admin  # noqa: F401
 from livelihood.voice import admin as voice_admin  # noqa: F401

@@ -13,7 +13,8 @@ from django.contrib import admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from livelihood.accounts import roles, two_factor
-from livelihood.models import TwoFactorDevice
+from livelihood.accounts.scope import user_is_unscoped
+from livelihood.models import StaffProfile, TwoFactorDevice
 
 admin.site.login_form = two_factor.TwoFactorAuthenticationForm
 
@@ -55,3 +56,16 @@ class TwoFactorDeviceAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         for user in users:
             two_factor.log(request, "已由管理员重置（删除设备）", user)
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "lead_unit", "street", "is_demo"]
+    list_select_related = ["user", "lead_unit", "street"]
+
+    def has_module_permission(self, request):
+        return user_is_unscoped(request) and super().has_module_permission(request)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if user_is_unscoped(request) else queryset.none()

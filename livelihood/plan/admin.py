@@ -1,5 +1,6 @@
 """
-The admin: the coordinating office manages the plan; lead units enter their reports.
+The plan's admin: the coordinating office manages plans, domains, lead units, streets, items,
+indicators and their monthly plans (reports, figures and milestones: reporting/admin.py).
 
 Progress columns read `Item.snapshot`, computed by progress.py from `with_progress()`, the same
 path the public pages take. Lead-unit staff see and change their own unit's items,
@@ -15,17 +16,13 @@ from django.forms.models import BaseInlineFormSet
 from livelihood.accounts.scope import (
     UnitScopedAdmin,
     UnitScopedInline,
-    user_is_unscoped,
-    user_unit,
 )
 from livelihood.data.admin import (
-    FigureImportAdmin,
     PlanImportAdmin,
 )
 from livelihood.fields import ChoicesByKeyField
 from livelihood.models import (
     Domain,
-    Figure,
     Indicator,
     Item,
     LeadUnit,
@@ -33,14 +30,11 @@ from livelihood.models import (
     MonthlyReport,
     Plan,
     PlannedValue,
-    ReminderLog,
-    StaffProfile,
     Street,
 )
 from livelihood.plan import services as plans
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
-from livelihood.reporting.admin import ReportWorkflowAdmin
 
 
 class DomainInline(admin.TabularInline):
@@ -280,129 +274,3 @@ class IndicatorAdmin(KeepsApprovedData, UnitScopedAdmin):
     @admin.display(description="最新已审核数值")
     def latest_column(self, obj):
         return progress.format_value(obj.latest_value, obj.unit)
-
-
-@admin.register(MonthlyReport)
-class MonthlyReportAdmin(ReportWorkflowAdmin, UnitScopedAdmin):
-    """The change view is the monthly report form and the add view opens a month
-    (admin_reports.py); figures and milestones are entered there, through services.py."""
-
-    unit_path = "item__lead_unit"
-    list_display = ["item", "month", "state", "delay_reason", "is_demo", "reviewed_at"]
-    list_filter = [
-        "state",
-        "is_demo",
-        "month",
-        ("item__lead_unit", admin.RelatedOnlyFieldListFilter),
-    ]
-    search_fields = ["item__code", "item__title"]
-    list_select_related = ["item"]
-    date_hierarchy = "month"
-    readonly_fields = [
-        "version",
-        "created_at",
-        "created_by",
-        "submitted_at",
-        "submitted_by",
-        "reviewed_at",
-        "reviewed_by",
-        "reopened_at",
-        "reopened_by",
-    ]
-
-
-class ReportLockedAdmin(UnitScopedAdmin):
-    """Figures and milestones an approved report carries are locked with it: not changed and
-    not deleted, judged on the rows as stored (services.ensure_editable) when the write
-    happens, for single rows and bulk actions alike."""
-
-    def _locked(self, obj) -> bool:
-        return obj is not None and obj.pk is not None and services.is_locked(obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and not self._locked(obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and not self._locked(obj)
-
-    def _ensure_editable(self, obj):
-        try:
-            if obj.pk is not None:
-                services.ensure_editable(type(obj)._default_manager.get(pk=obj.pk))
-            services.ensure_editable(obj)
-        except services.TransitionError as error:
-            raise PermissionDenied(error.message) from None
-
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            self._ensure_editable(obj)
-            super().save_model(request, obj, form, change)
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            self._ensure_editable(obj)
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for obj in queryset:
-                self._ensure_editable(obj)
-            super().delete_queryset(request, queryset)
-
-
-@admin.register(Figure)
-class FigureAdmin(FigureImportAdmin, ReportLockedAdmin):
-    unit_path = "report__item__lead_unit"
-    list_display = ["indicator", "report", "street", "value"]
-    list_select_related = ["indicator__item", "report__item", "street"]
-    list_filter = ["report__state", ("street", admin.RelatedOnlyFieldListFilter)]
-
-    def has_add_permission(self, request):
-        # Figures are entered in the monthly report form (one page per item and month).
-        return False
-
-
-@admin.register(Milestone)
-class MilestoneAdmin(ReportLockedAdmin):
-    unit_path = "item__lead_unit"
-    list_display = ["item", "title", "planned_on", "done_on", "is_demo"]
-    list_select_related = ["item"]
-    # Marked done in the monthly report form only (services.report_save).
-    readonly_fields = ["done_on", "reported_in"]
-
-
-@admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "lead_unit", "street", "is_demo"]
-    list_select_related = ["user", "lead_unit", "street"]
-
-    def has_module_permission(self, request):
-        return user_is_unscoped(request) and super().has_module_permission(request)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset if user_is_unscoped(request) else queryset.none()
-
-
-@admin.register(ReminderLog)
-class ReminderLogAdmin(admin.ModelAdmin):
-    """Reminders sent by `send_reminders`: a record, never typed in (the office reads all; a
-    lead unit its own)."""
-
-    list_display = ["date", "unit", "sent_at", "recipients"]
-    list_filter = ["date", ("unit", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["unit"]
-    readonly_fields = ["unit", "date", "sent_at", "recipients", "reports"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if user_is_unscoped(request):
-            return queryset
-        unit = user_unit(request)
-        return queryset.filter(unit=unit) if unit is not None else queryset.none()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
