@@ -21,8 +21,8 @@ What they guarantee:
   are read in chunks (`iterator(chunk_size=…)`) as plain values, never all at once.
 
 Values are native (Decimal, int, bool, date, str, None); the writers decide how a file shows
-them. Percentages are numbers of percent with one decimal, as the pages show them (31.3 for
-31.3%).
+them. Percentages are numbers of percent with one decimal, rounded as the pages round them by
+`progress.percent` (31.3 for 31.3%).
 """
 
 import datetime
@@ -47,6 +47,7 @@ from livelihood.models import (
     Street,
 )
 from livelihood.progress import arithmetic as progress
+from livelihood.progress.arithmetic import Status
 from livelihood.progress.querysets import (
     APPROVED,
     REPORTED_STATES,
@@ -62,7 +63,16 @@ STRING, INTEGER, NUMBER, BOOLEAN, DATE, MONTH = (
     "month",
 )
 PERCENT = "%"
-STATUS_CODES = tuple(status.value for status in progress.Status)
+STATUS_CODES = tuple(status.value for status in Status)
+
+
+def month_text(month: datetime.date | None) -> str | None:
+    return None if month is None else f"{month:%Y-%m}"
+
+
+def _local_date(moment) -> datetime.date | None:
+    """A moment as the date it was in Beijing (the portal's time zone)."""
+    return None if moment is None else timezone.localdate(moment)
 
 
 class NativeWidget(widgets.Widget):
@@ -72,28 +82,72 @@ class NativeWidget(widgets.Widget):
         return value
 
 
+class PercentWidget(NativeWidget):
+    """A fraction as the number of percent the pages show: one decimal, rounded half up
+    (四舍五入) by `progress.percent` as the pages round it (0.31304 → 31.3, 0.1225 → 12.3)."""
+
+    def render(self, value, obj=None, **kwargs):
+        return progress.percent(value)
+
+
+class MonthWidget(NativeWidget):
+    """A month as `YYYY-MM`."""
+
+    def render(self, value, obj=None, **kwargs):
+        return month_text(value)
+
+
+class LocalDateWidget(NativeWidget):
+    """A moment as the date it was in Beijing."""
+
+    def render(self, value, obj=None, **kwargs):
+        return _local_date(value)
+
+
+class TextWidget(NativeWidget):
+    """A text that may be missing, as an empty string."""
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else value
+
+
+def _default_widget(type: str, unit: str) -> NativeWidget:
+    if unit == PERCENT:
+        return PercentWidget()
+    if type == MONTH:
+        return MonthWidget()
+    return NativeWidget()
+
+
 class PublicField(fields.Field):
-    """A field of the open data, with what the data page and the API description say of it."""
+    """A field of the open data, with what the data page and the API description say of it.
+
+    Its value is read from `attribute` (the field's name by default; "__" descends into
+    related objects and dicts, a missing step gives None) and shown through its widget: a
+    percentage by `progress.percent`, a month as `YYYY-MM`, anything else as it is, unless
+    `widget` says otherwise. A `dehydrate_<name>` method of the resource, or a callable
+    `dehydrate_method`, reads it instead."""
 
     def __init__(
-        self, column_name, *, type=STRING, unit="", help="", nullable=False, enum=(), **kwargs
+        self,
+        column_name,
+        *,
+        type=STRING,
+        unit="",
+        help="",
+        nullable=False,
+        enum=(),
+        widget=None,
+        **kwargs,
     ):
-        super().__init__(column_name=column_name, widget=NativeWidget(), readonly=True, **kwargs)
+        if widget is None:
+            widget = _default_widget(type, unit)
+        super().__init__(column_name=column_name, widget=widget, readonly=True, **kwargs)
         self.type = type
         self.unit = unit
         self.help = help
         self.nullable = nullable
         self.enum = tuple(enum)  # the only values it takes, when they are a fixed few
-
-
-def percent(fraction: Decimal | None) -> Decimal | None:
-    """A fraction as the number of percent the pages show: one decimal, rounded half up
-    (四舍五入) by `progress.percent` as the pages round it (0.31304 → 31.3, 0.1225 → 12.3)."""
-    return progress.percent(fraction)
-
-
-def month_text(month: datetime.date | None) -> str | None:
-    return None if month is None else f"{month:%Y-%m}"
 
 
 def demo_present() -> bool:
@@ -113,11 +167,12 @@ def item_demo_q() -> Q:
     ) | Q(Exists(Milestone.objects.filter(item=OuterRef("pk"), is_demo=True)))
 
 
-def demo_field():
+def demo_field(**kwargs):
     return PublicField(
         "演示数据",
         type=BOOLEAN,
         help="是：本行数值由系统生成，用于演示，并非牵头单位实际填报，不能引用。",
+        **kwargs,
     )
 
 
@@ -149,12 +204,17 @@ class PublicResource(resources.Resource):
         return [(self.get_field_name(f), f) for f in self.get_export_fields()]
 
     def _getters(self):
+        """One function per column, reading its value from an object as import-export's
+        `Resource.export_field` does: the resource's `dehydrate_<name>` method, else the
+        field's callable `dehydrate_method`, else its attribute through its widget."""
         getters = []
         for name, field in self.columns():
-            method = getattr(self, f"dehydrate_{name}", None)
+            method = field.get_dehydrate_method(name)
+            if not callable(method):
+                method = getattr(self, method, None)
             if method is None:
                 field.attribute = field.attribute or name
-                method = field.get_value
+                method = field.export
             getters.append(method)
         return getters
 
@@ -188,21 +248,28 @@ def _rollup(items):
     return progress.rollup((item.snapshot, item.weight) for item in items)
 
 
-def _count(label):
-    return PublicField(f"{label}事项数", type=INTEGER, unit="项")
+def _count(status: Status):
+    """The number of the items in a status."""
+    return PublicField(
+        f"{status.label}事项数",
+        type=INTEGER,
+        unit="项",
+        dehydrate_method=lambda obj: obj._rollup.counts.get(status, 0),
+    )
 
 
 class _RollupResource(PublicResource):
     """A plan or a domain with the standing of its items (`progress.rollup`), set as
     `_rollup` on each object by `objects()`."""
 
-    item_count = PublicField("已录入事项数", type=INTEGER, unit="项")
+    item_count = PublicField("已录入事项数", type=INTEGER, unit="项", attribute="_rollup__total")
     progress = PublicField(
         "总体进度",
         type=NUMBER,
         unit=PERCENT,
         nullable=True,
         help="各事项进度按权重加权平均，每项最多按100%计；尚无可计量事项时为空。",
+        attribute="_rollup__progress",
     )
     expected_progress = PublicField(
         "序时进度",
@@ -210,43 +277,16 @@ class _RollupResource(PublicResource):
         unit=PERCENT,
         nullable=True,
         help="到数据截至月份月底按计划应完成的比例，按同样权重平均。",
+        attribute="_rollup__expected",
     )
-    items_done = _count("已完成")
-    items_exceeded = _count("超额完成")
-    items_on_track = _count("正常推进")
-    items_behind = _count("滞后")
-    items_not_started = _count("未启动")
-    items_overdue = _count("逾期未报")
-
-    def dehydrate_item_count(self, obj):
-        return obj._rollup.total
-
-    def dehydrate_progress(self, obj):
-        return percent(obj._rollup.progress)
-
-    def dehydrate_expected_progress(self, obj):
-        return percent(obj._rollup.expected)
-
-    def dehydrate_items_done(self, obj):
-        return obj._rollup.counts.get(progress.Status.DONE, 0)
-
-    def dehydrate_items_exceeded(self, obj):
-        return obj._rollup.counts.get(progress.Status.EXCEEDED, 0)
-
-    def dehydrate_items_on_track(self, obj):
-        return obj._rollup.counts.get(progress.Status.ON_TRACK, 0)
-
-    def dehydrate_items_behind(self, obj):
-        return obj._rollup.counts.get(progress.Status.BEHIND, 0)
-
-    def dehydrate_items_not_started(self, obj):
-        return obj._rollup.counts.get(progress.Status.NOT_STARTED, 0)
-
-    def dehydrate_items_overdue(self, obj):
-        return obj._rollup.overdue
-
-    def dehydrate_is_demo(self, obj):
-        return obj._demo
+    items_done = _count(Status.DONE)
+    items_exceeded = _count(Status.EXCEEDED)
+    items_on_track = _count(Status.ON_TRACK)
+    items_behind = _count(Status.BEHIND)
+    items_not_started = _count(Status.NOT_STARTED)
+    items_overdue = PublicField(
+        "逾期未报事项数", type=INTEGER, unit="项", attribute="_rollup__overdue"
+    )
 
 
 class PublicPlanResource(_RollupResource):
@@ -267,6 +307,7 @@ class PublicPlanResource(_RollupResource):
         type=MONTH,
         nullable=True,
         help="最近一份已审核月度报告的月份；尚无已审核报告时为空。全部事项的进度和状态都按这个月份计算。",
+        attribute="_data_month",
     )
     first_month = PublicField(
         "起算月份",
@@ -285,7 +326,7 @@ class PublicPlanResource(_RollupResource):
         unit="日",
         help="每月报告应在次月这一日前（含当日）报送；过期未报送的月份使事项标为“逾期未报”。",
     )
-    is_demo = demo_field()
+    is_demo = demo_field(attribute="_demo")
 
     class Meta:
         export_order = (
@@ -317,12 +358,6 @@ class PublicPlanResource(_RollupResource):
             plan._demo = any(item._demo for item in items)
         return plans
 
-    def dehydrate_data_month(self, plan):
-        return month_text(plan._data_month)
-
-    def dehydrate_first_month(self, plan):
-        return month_text(plan.first_month)
-
     def dehydrate_tolerance_points(self, plan):
         return settings.PROGRESS_TOLERANCE_POINTS
 
@@ -338,7 +373,7 @@ class PublicDomainResource(_RollupResource):
     plan_year = PublicField("年度", type=INTEGER, attribute="plan__year")
     number = PublicField("领域序号", type=INTEGER)
     name = PublicField("领域")
-    is_demo = demo_field()
+    is_demo = demo_field(attribute="_demo")
 
     class Meta:
         export_order = ("plan_year", "number", "name")
@@ -404,6 +439,7 @@ class PublicItemResource(PublicResource):
         type=MONTH,
         nullable=True,
         help="本事项最近一份已审核月度报告的月份；尚无时为空。",
+        attribute="_last_approved",
     )
     progress = PublicField(
         "完成进度",
@@ -411,6 +447,7 @@ class PublicItemResource(PublicResource):
         unit=PERCENT,
         nullable=True,
         help="各指标进度按权重加权平均，超额部分如实计入（与事项页面所示相同）；无法计量时为空。",
+        attribute="snapshot__progress_uncapped",
     )
     expected_progress = PublicField(
         "序时进度",
@@ -418,21 +455,29 @@ class PublicItemResource(PublicResource):
         unit=PERCENT,
         nullable=True,
         help="到数据截至月份月底按计划应完成的比例；无法计量时为空。",
+        attribute="snapshot__expected",
     )
     status = PublicField(
         "状态代码",
         enum=STATUS_CODES,
         help="not_started 未启动、on_track 正常推进、behind 滞后、done 已完成、exceeded 超额完成。",
+        attribute="status__value",
     )
-    status_label = PublicField("状态", help="状态的中文名称。")
+    status_label = PublicField("状态", help="状态的中文名称。", attribute="status__label")
     overdue = PublicField(
         "逾期未报", type=BOOLEAN, help="是：有月份的报告已过报送期限（次月规定日）仍未报送。"
     )
     milestones_done = PublicField(
-        "已完成节点数", type=INTEGER, unit="个", help="经审核公开的已完成工作节点。"
+        "已完成节点数",
+        type=INTEGER,
+        unit="个",
+        help="经审核公开的已完成工作节点。",
+        attribute="snapshot__milestones_done",
     )
-    milestones_total = PublicField("计划节点数", type=INTEGER, unit="个")
-    is_demo = demo_field()
+    milestones_total = PublicField(
+        "计划节点数", type=INTEGER, unit="个", attribute="snapshot__milestones_total"
+    )
+    is_demo = demo_field(attribute="_demo")
 
     def get_queryset(self):
         items = Item.objects.filter(plan__published=True)
@@ -460,33 +505,6 @@ class PublicItemResource(PublicResource):
     def dehydrate_latest_value(self, item):
         return _joined(i.latest_display for i in item.indicators.all() if i.target is not None)
 
-    def dehydrate_latest_month(self, item):
-        return month_text(item._last_approved)
-
-    def dehydrate_progress(self, item):
-        return percent(item.snapshot.progress_uncapped)
-
-    def dehydrate_expected_progress(self, item):
-        return percent(item.snapshot.expected)
-
-    def dehydrate_status(self, item):
-        return item.status.value
-
-    def dehydrate_status_label(self, item):
-        return item.status.label
-
-    def dehydrate_overdue(self, item):
-        return item.overdue
-
-    def dehydrate_milestones_done(self, item):
-        return item.snapshot.milestones_done
-
-    def dehydrate_milestones_total(self, item):
-        return item.snapshot.milestones_total
-
-    def dehydrate_is_demo(self, item):
-        return item._demo
-
 
 def indicators_of(items) -> list:
     """The items' indicators (as `with_progress()` fetched them), each with its item and its
@@ -504,9 +522,9 @@ class PublicIndicatorResource(PublicResource):
     label = "指标"
     summary = "每个指标的目标（按原文）、最新审核数值和进度"
 
-    plan_year = PublicField("年度", type=INTEGER)
-    item_code = PublicField("事项编号")
-    item_title = PublicField("事项")
+    plan_year = PublicField("年度", type=INTEGER, attribute="_item__plan__year")
+    item_code = PublicField("事项编号", attribute="_item__code")
+    item_title = PublicField("事项", attribute="_item__title")
     number = PublicField("指标序号", type=INTEGER)
     name = PublicField("指标")
     kind = PublicField(
@@ -515,7 +533,7 @@ class PublicIndicatorResource(PublicResource):
         help="count 累计数、rate 比率、standard 标准、qualitative 定性；"
         "标准类和定性类按节点计算进度。",
     )
-    kind_label = PublicField("类型")
+    kind_label = PublicField("类型", attribute="get_kind_display")
     comparator = PublicField(
         "比较方式代码",
         enum=["", *Indicator.Comparator.values],
@@ -559,7 +577,7 @@ class PublicIndicatorResource(PublicResource):
         nullable=True,
         help="最近一份已审核报告的全区合计，按基本单位；尚无时为空。",
     )
-    latest_month = PublicField("最新审核月份", type=MONTH, nullable=True)
+    latest_month = PublicField("最新审核月份", type=MONTH, nullable=True, attribute="_latest_month")
     progress = PublicField(
         "指标进度",
         type=NUMBER,
@@ -567,8 +585,11 @@ class PublicIndicatorResource(PublicResource):
         nullable=True,
         help="最新审核数值 ÷ 基本单位目标，超额如实显示；标准类和定性类为已完成节点 ÷ 计划节点；"
         "无法计量时为空。",
+        attribute="_row__progress",
     )
-    expected_progress = PublicField("序时进度", type=NUMBER, unit=PERCENT, nullable=True)
+    expected_progress = PublicField(
+        "序时进度", type=NUMBER, unit=PERCENT, nullable=True, attribute="_row__expected"
+    )
     is_demo = demo_field()
 
     def get_queryset(self):
@@ -581,29 +602,8 @@ class PublicIndicatorResource(PublicResource):
         queryset = self.get_queryset() if self.queryset is None else self.queryset
         return indicators_of(_items_with_progress(queryset))
 
-    def dehydrate_plan_year(self, indicator):
-        return indicator._item.plan.year
-
-    def dehydrate_item_code(self, indicator):
-        return indicator._item.code
-
-    def dehydrate_item_title(self, indicator):
-        return indicator._item.title
-
-    def dehydrate_kind_label(self, indicator):
-        return indicator.get_kind_display()
-
     def dehydrate_has_monthly_plan(self, indicator):
         return bool(indicator.planned_values.all())
-
-    def dehydrate_latest_month(self, indicator):
-        return month_text(indicator._latest_month)
-
-    def dehydrate_progress(self, indicator):
-        return percent(indicator._row.progress)
-
-    def dehydrate_expected_progress(self, indicator):
-        return percent(indicator._row.expected)
 
     def dehydrate_is_demo(self, indicator):
         return indicator._item._demo
@@ -617,8 +617,8 @@ class PublicMilestoneResource(PublicResource):
     label = "工作节点"
     summary = "每个工作节点的计划完成日期、实际完成日期，以及确认完成的已审核报告所属月份和审核日期"
 
-    plan_year = PublicField("年度", type=INTEGER)
-    item_code = PublicField("事项编号")
+    plan_year = PublicField("年度", type=INTEGER, attribute="item__plan__year")
+    item_code = PublicField("事项编号", attribute="item__code")
     number = PublicField("节点序号", type=INTEGER, help="在本事项内的序号。")
     title = PublicField("节点")
     planned_on = PublicField(
@@ -672,12 +672,6 @@ class PublicMilestoneResource(PublicResource):
     def _public(milestone) -> bool:
         return milestone.done_on is not None and milestone._reported_state == "approved"
 
-    def dehydrate_plan_year(self, milestone):
-        return milestone.item.plan.year
-
-    def dehydrate_item_code(self, milestone):
-        return milestone.item.code
-
     def dehydrate_done(self, milestone):
         return self._public(milestone)
 
@@ -722,9 +716,6 @@ class PublicPlannedValueResource(PublicResource):
             "indicator__number",
             "month",
         )
-
-    def dehydrate_month(self, planned):
-        return month_text(planned.month)
 
 
 # ------------------------------------------------------------------------------
@@ -793,6 +784,8 @@ class PublicReportResource(PublicResource):
         nullable=True,
         help="第一次报送的日期（北京时间）；退回后再次报送不改变它，按时报送率按它计算。"
         "未经报送环节的报告为空。",
+        attribute="submitted_at",
+        widget=LocalDateWidget(),
     )
     on_time = PublicField(
         "按时报送",
@@ -813,6 +806,8 @@ class PublicReportResource(PublicResource):
         nullable=True,
         help="区民生办最近一次重新打开本报告（撤下已公开的数值以便更正）的日期；从未重新打开的为空。"
         "再次审核公开时改动的数值见“更正记录”数据集 corrections。",
+        attribute="reopened_at",
+        widget=LocalDateWidget(),
     )
     narrative = PublicField("进展情况", help="已审核公开的报告的进展说明；其余为空字符串。")
     delay_reason = PublicField(
@@ -850,9 +845,6 @@ class PublicReportResource(PublicResource):
     def _approved(report) -> bool:
         return report.state == APPROVED
 
-    def dehydrate_month(self, report):
-        return month_text(report.month)
-
     def dehydrate_state(self, report):
         return report_state(report.state, report.reopened_at)
 
@@ -865,18 +857,12 @@ class PublicReportResource(PublicResource):
     def dehydrate_due_on(self, report):
         return progress.due_date(report.month, settings.REPORT_DUE_DAY)
 
-    def dehydrate_submitted_on(self, report):
-        return _local_date(report.submitted_at)
-
     def dehydrate_on_time(self, report):
-        submitted = self.dehydrate_submitted_on(report)
+        submitted = _local_date(report.submitted_at)
         return submitted is not None and submitted <= self.dehydrate_due_on(report)
 
     def dehydrate_approved_on(self, report):
         return _local_date(report.reviewed_at) if self._approved(report) else None
-
-    def dehydrate_reopened_on(self, report):
-        return _local_date(report.reopened_at)
 
     def dehydrate_narrative(self, report):
         return report.narrative if self._approved(report) else ""
@@ -895,11 +881,6 @@ class PublicReportResource(PublicResource):
 
     def dehydrate_confidence_label(self, report):
         return CONFIDENCE_LABELS.get(self.dehydrate_confidence(report), "")
-
-
-def _local_date(moment) -> datetime.date | None:
-    """A moment as the date it was in Beijing (the portal's time zone)."""
-    return None if moment is None else timezone.localdate(moment)
 
 
 CHANGES = {
@@ -1135,27 +1116,37 @@ class PublicFigureResource(PublicResource):
     large = True
 
     plan_year = PublicField("年度", type=INTEGER)
-    month = PublicField("月份", type=MONTH, help="报告所属月份，格式 YYYY-MM。")
+    month = PublicField("月份", type=MONTH, help="报告所属月份，格式 YYYY-MM。", attribute="month_")
     item_code = PublicField("事项编号")
     item_title = PublicField("事项")
     indicator_number = PublicField("指标序号", type=INTEGER)
     indicator_name = PublicField("指标")
-    street_code = PublicField("街镇代码", help="空字符串表示全区合计。")
-    street_name = PublicField("街镇", help="空字符串表示全区合计。")
+    street_code = PublicField(
+        "街镇代码", help="空字符串表示全区合计。", attribute="street_code_", widget=TextWidget()
+    )
+    street_name = PublicField(
+        "街镇", help="空字符串表示全区合计。", attribute="street_name_", widget=TextWidget()
+    )
     value = PublicField(
         "数值（基本单位）",
         type=NUMBER,
         help="累计数为截至当月的累计值，比率为当月测得的百分数，单位见“基本单位”。",
+        attribute="value_",
     )
     plain_unit = PublicField("基本单位", help="如“人”“%”。")
     value_as_written = PublicField(
         "数值（原文单位）", type=NUMBER, help="数值 ÷ 单位倍数，可与目标值直接比较。"
     )
-    unit = PublicField("单位（原文）")
+    unit = PublicField("单位（原文）", attribute="indicator_unit")
     approved_on = PublicField(
-        "审核公开日期", type=DATE, nullable=True, help="区民生办审核公开本月报告的日期。"
+        "审核公开日期",
+        type=DATE,
+        nullable=True,
+        help="区民生办审核公开本月报告的日期。",
+        attribute="reviewed_at",
+        widget=LocalDateWidget(),
     )
-    is_demo = demo_field()
+    is_demo = demo_field(attribute="report_demo")
 
     class Meta:
         chunk_size = 2000
@@ -1201,33 +1192,11 @@ class PublicFigureResource(PublicResource):
         "report_demo": F("report__is_demo"),
     }
 
-    def dehydrate_month(self, row):
-        return month_text(row["month_"])
-
-    def dehydrate_street_code(self, row):
-        return row["street_code_"] or ""
-
-    def dehydrate_street_name(self, row):
-        return row["street_name_"] or ""
-
-    def dehydrate_value(self, row):
-        return row["value_"]
-
     def dehydrate_plain_unit(self, row):
         return progress.plain_unit(row["indicator_unit"])
 
     def dehydrate_value_as_written(self, row):
         return row["value_"] / progress.unit_scale(row["indicator_unit"])
-
-    def dehydrate_unit(self, row):
-        return row["indicator_unit"]
-
-    def dehydrate_approved_on(self, row):
-        moment = row["reviewed_at"]
-        return None if moment is None else timezone.localdate(moment)
-
-    def dehydrate_is_demo(self, row):
-        return row["report_demo"]
 
 
 def _plain(value):
@@ -1267,13 +1236,10 @@ class PublicStreetResource(PublicResource):
     kind = PublicField(
         "类型代码", enum=Street.Kind.values, help="subdistrict 街道、town 镇、zone 开发区。"
     )
-    kind_label = PublicField("类型")
+    kind_label = PublicField("类型", attribute="get_kind_display")
 
     def get_queryset(self):
         return Street.objects.order_by("order", "code")
-
-    def dehydrate_kind_label(self, street):
-        return street.get_kind_display()
 
 
 # The datasets offered for download per plan year, in the order the data page lists them.
