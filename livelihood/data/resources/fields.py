@@ -7,7 +7,8 @@ resource the datasets derive from (livelihood/data/resources/__init__.py lists t
 import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Exists, Manager, OuterRef, Q
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
@@ -111,6 +112,29 @@ class PublicField(fields.Field):
         self.nullable = nullable
         self.enum = tuple(enum)  # the only values it takes, when they are a fixed few
 
+    def reader(self):
+        """`export` as a function of the object: `get_value` through the widget. An attribute
+        of one step (every column of the figures, read by hundreds of thousands) is read
+        as `get_value` reads it, without splitting the path again on every row, and a
+        NativeWidget is not called at all."""
+        steps = tuple(self.attribute.split("__"))
+        render = None if type(self.widget) is NativeWidget else self.widget.render
+        if len(steps) > 1:
+            get_value = self.get_value
+            return get_value if render is None else lambda obj: render(get_value(obj))
+        (step,) = steps
+
+        def read(obj):  # Field.get_value, for one step
+            try:
+                value = obj[step] if isinstance(obj, dict) else getattr(obj, step, None)
+            except (ValueError, ObjectDoesNotExist, KeyError):
+                value = None
+            if callable(value) and not isinstance(value, Manager):
+                value = value()
+            return value if render is None else render(value)
+
+        return read
+
 
 def demo_present() -> bool:
     """Demo data exists: the pages show the 演示数据 banner
@@ -168,7 +192,7 @@ class PublicResource(resources.Resource):
     def _getters(self):
         """One function per column, reading its value from an object as import-export's
         `Resource.export_field` does: the resource's `dehydrate_<name>` method, else the
-        field's callable `dehydrate_method`, else its attribute through its widget."""
+        field's callable `dehydrate_method`, else its attribute through its widget (`reader`)."""
         getters = []
         for name, field in self.columns():
             method = field.get_dehydrate_method(name)
@@ -176,7 +200,7 @@ class PublicResource(resources.Resource):
                 method = getattr(self, method, None)
             if method is None:
                 field.attribute = field.attribute or name
-                method = field.export
+                method = field.reader()
             getters.append(method)
         return getters
 
