@@ -525,12 +525,12 @@ WARM_REPEAT = 7
 
 def warm(plan: str, month: str, shapes: str, workdir: str):
     """The summary as the office's click in the admin gets it: built in a process that has
-    started long before (`summary.summary_month` + `summary.write_summary`, as the download
+    started long before (`summary.summary_month` + `summary_sheets.write_summary`, as the download
     view calls them), WARM_REPEAT times after one untimed run, each format; and the floor
     written in the same process as many times (openpyxl write-only, the same rows and
     columns), so that neither side pays Python's or Django's start-up. Prints seconds."""
     _django()
-    from livelihood.data import summary
+    from livelihood.data import summary, summary_sheets
 
     def timed(work):
         work()
@@ -545,7 +545,7 @@ def warm(plan: str, month: str, shapes: str, workdir: str):
         def work():
             chosen = summary.summary_month(summary.find_plan(plan), summary.parse_month(month))
             with open(Path(workdir) / f"warm.{fmt}", "wb") as stream:
-                summary.write_summary(stream, fmt, chosen)
+                summary_sheets.write_summary(stream, fmt, chosen)
 
         return work
 

@@ -1,6 +1,6 @@
 """
 The read-only JSON API under /api/v1/: the same rows as the downloads
-(livelihood/data/resources.py),
+(livelihood/data/resources/),
 described by livelihood/data/openapi.py (served at /api/v1/openapi.json, and every response is
 checked against it in tests/test_api.py).
 

@@ -2,7 +2,7 @@
 The OpenAPI 3.1 description of the API in livelihood/data/api.py, served at /api/v1/openapi.json.
 
 Written by hand as a Python dict, except the record schemas, which are made from the fields of
-the resources the API answers with (livelihood/data/resources.py): a field added there is
+the resources the API answers with (livelihood/data/resources/): a field added there is
 described here at once, and `additionalProperties: false` makes tests/test_api.py fail on any
 key the description does not name.
 """

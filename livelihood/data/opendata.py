@@ -1,6 +1,6 @@
 """
 Open data for everyone: the data page and the downloads of each plan year's datasets
-(livelihood/data/resources.py) as CSV, XLSX and JSON.
+(livelihood/data/resources/) as CSV, XLSX and JSON.
 
 - CSV is UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly.
 - In CSV and XLSX every text a spreadsheet would run as a formula is neutralised

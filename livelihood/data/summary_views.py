@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from livelihood.accounts import roles
-from livelihood.data import summary
+from livelihood.data import summary, summary_sheets
 from livelihood.data.exports import (
     CONTENT_TYPES,
     ExportError,
@@ -128,7 +128,7 @@ def _download(chosen: summary.SummaryMonth, fmt: str) -> FileResponse:
     page, never half a spreadsheet. The temporary file goes when the response is closed."""
     stream = tempfile.TemporaryFile()
     try:
-        summary.write_summary(stream, fmt, chosen)
+        summary_sheets.write_summary(stream, fmt, chosen)
         stream.seek(0)
     except BaseException:
         stream.close()

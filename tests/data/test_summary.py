@@ -17,7 +17,7 @@ from django.utils import timezone
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
-from livelihood.data import exports, summary
+from livelihood.data import exports, summary, summary_sheets
 from livelihood.data.exports import display_width
 from livelihood.data.spreadsheet import (
     FORMULA_TRIGGERS,
@@ -98,7 +98,7 @@ def june(plan, domain, unit, other_unit, make_item, make_indicator, approved, re
 def build(plan, month="2024-06", fmt="xlsx"):
     chosen = summary.summary_month(plan, summary.parse_month(month))
     stream = io.BytesIO()
-    summary.write_summary(stream, fmt, chosen)
+    summary_sheets.write_summary(stream, fmt, chosen)
     return stream.getvalue()
 
 
@@ -275,7 +275,10 @@ def test_number_formats_and_print_setup(plan, june):
     # Every column title fits its column on one line: none breaks off its last character. A
     # full-width character of the 10-point header font takes just under two widths:
     # LibreOffice sets 计量单位 (8) on one line at 7 and broke 逾期未报 after 逾期未 at 6.
-    for sheet, columns in ((ws, summary.COLUMNS), (book["牵头单位排名"], summary.RANK_COLUMNS)):
+    for sheet, columns in (
+        (ws, summary_sheets.COLUMNS),
+        (book["牵头单位排名"], summary_sheets.RANK_COLUMNS),
+    ):
         for index, (title, *_) in enumerate(columns, 1):
             letter = get_column_letter(index)
             assert sheet[f"{letter}3"].value == title
@@ -341,7 +344,7 @@ def test_csv_has_a_bom_and_the_same_rows(plan, june):
     data = build(plan, fmt="csv")
     assert data.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert lines[0] == list(summary.CSV_COLUMNS)
+    assert lines[0] == list(summary_sheets.CSV_COLUMNS)
     ws = workbook(build(plan))["汇总表"]
     xlsx = []
     for r in ws.iter_rows(min_row=4):
@@ -598,7 +601,7 @@ def test_the_form_explains_a_month_outside_the_plan(client, routed, plan, june):
     [(1, "一"), (9, "九"), (10, "十"), (12, "十二"), (20, "二十"), (35, "三十五")],
 )
 def test_domain_headings_count_in_chinese(number, words):
-    assert summary.chinese_number(number) == words
+    assert summary_sheets.chinese_number(number) == words
 
 
 def test_control_characters_xml_cannot_hold_are_dropped(plan, domain, make_item):
@@ -723,7 +726,9 @@ def test_the_year_end_summary_is_exportable_in_january_and_matches_the_home_page
     assert total[2] == overall.total == 3
     assert total[3] == pytest.approx(float(overall.progress))
     assert total[4] == pytest.approx(float(overall.expected))
-    assert total[5:10] == [overall.counts.get(status, 0) for status in summary.STATUS_COLUMNS]
+    assert total[5:10] == [
+        overall.counts.get(status, 0) for status in summary_sheets.STATUS_COLUMNS
+    ]
     assert total[10] == overall.overdue == 2  # 1-2 missed December, 1-3 reported nothing
 
 

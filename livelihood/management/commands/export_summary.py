@@ -6,7 +6,7 @@ for June and before, approved by now), written whole or not at all.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.data import summary
+from livelihood.data import summary, summary_sheets
 from livelihood.data.exports import (
     ExportError,
     atomic_output,
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             fmt = format_for(check_output(output), format)
             chosen = summary.summary_month(summary.find_plan(plan), summary.parse_month(month))
             with atomic_output(output) as stream:
-                count = summary.write_summary(stream, fmt, chosen)
+                count = summary_sheets.write_summary(stream, fmt, chosen)
         except ExportError as error:
             raise CommandError(str(error)) from None
         except OSError as error:
