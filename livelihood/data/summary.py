@@ -40,7 +40,7 @@ from livelihood.data.exports import ExportError, plain_number
 from livelihood.models import LeadUnit, Milestone, MonthlyReport, Plan
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import approved_q
-from livelihood.progress.selectors import data_month
+from livelihood.progress.selectors import Submissions, data_month
 
 ITEM_CHUNK = 100
 
@@ -304,46 +304,21 @@ class Totals:
         self.by_domain[line.domain_number].append(part)
         self.by_unit[line.lead_unit_id].append(part)
         self.everything.append(part)
-        before = self.punctual.get(line.lead_unit_id, progress.Punctuality(0, 0, 0))
-        self.punctual[line.lead_unit_id] = progress.Punctuality(
-            before.on_time + punctuality.on_time,
-            before.late + punctuality.late,
-            before.missing + punctuality.missing,
-        )
-
-
-class Punctual:
-    """Each item's reporting punctuality in the summary: the months up to its month due by
-    its `today`, and the reports submitted by the export (as the unit page counts them)."""
-
-    def __init__(self, summary: SummaryMonth):
-        plan = summary.plan
-        self.due = progress.due_months(
-            plan.first_month, plan.last_month, summary.today, settings.REPORT_DUE_DAY
-        )
-        self.submissions = defaultdict(list)
-        for item_id, month, submitted_at in (
-            MonthlyReport.objects.filter(
-                item__plan=plan,
-                submitted_at__isnull=False,
-            )
-            .order_by()
-            .values_list("item_id", "month", "submitted_at")
-            .iterator(chunk_size=2000)
-        ):
-            self.submissions[item_id].append((month, timezone.localdate(submitted_at)))
-
-    def of(self, item_id) -> progress.Punctuality:
-        return progress.punctuality(
-            self.submissions.get(item_id, ()), self.due, settings.REPORT_DUE_DAY
-        )
+        unit = line.lead_unit_id
+        self.punctual[unit] = self.punctual.get(unit, progress.NO_REPORTS_DUE) + punctuality
 
 
 def lines_with_totals(summary: SummaryMonth, totals: Totals):
-    """item_lines(), recording each item in `totals` as it passes."""
-    punctual = Punctual(summary)
+    """item_lines(), recording each item in `totals` as it passes. Punctuality counts the
+    months up to the summary's month due by its `today`, and the reports submitted by the
+    export (as the unit page counts them)."""
+    plan = summary.plan
+    due = progress.due_months(
+        plan.first_month, plan.last_month, summary.today, settings.REPORT_DUE_DAY
+    )
+    submissions = Submissions(MonthlyReport.objects.filter(item__plan=plan))
     for line in item_lines(summary):
-        totals.add(line, punctual.of(line.item_id))
+        totals.add(line, submissions.punctuality(line.item_id, due))
         yield line
 
 
