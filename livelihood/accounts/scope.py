@@ -15,8 +15,8 @@ user (roles.unit_of) it narrows:
   picks only its own items, indicators and reports, so the unit is never taken from a form;
 - django-simple-history's history list and version views, which look rows up by primary
   key without `get_queryset`: they are refused for foreign rows here, and a revert goes
-  through the same checks as a change (and the workflow's services for reports and figures,
-  so an approved report is never changed by a revert).
+  through the same checks as a change (the reporting admins send reports and figures
+  through the workflow's services, so an approved report is never changed by a revert).
 
 The office (roles.is_coordinator) is not narrowed. A staff user with neither a unit nor the
 office role sees nothing.
@@ -55,6 +55,14 @@ UNIT_PATHS = {
 }
 
 _SCOPE = "_livelihood_scope"
+
+
+class RevertRefused(Exception):
+    """A version may not be written back; `message` says why, in the admin's words."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def _scope(request):
@@ -196,16 +204,9 @@ class UnitScopedAdmin(ScopedChoicesMixin, SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def revert_refusal(self, obj) -> str:
-        """Why `obj` may not be reverted now, or "". An approved report, and the figures and
-        milestones it carries, are locked (the current database row decides)."""
-        from livelihood.reporting.services import (
-            LOCKED_MESSAGE,
-            is_locked,
-        )
-
-        if not isinstance(obj, MonthlyReport | Figure | Milestone):
-            return ""
-        return LOCKED_MESSAGE if is_locked(obj) else ""
+        """Why `obj` may not be reverted now, or "" (the reporting admins refuse rows an
+        approved report carries: reporting/admin.py, WorkflowRevertMixin)."""
+        return ""
 
     def revert_disabled(self, request, obj=None):
         if super().revert_disabled(request, obj):
@@ -231,11 +232,9 @@ class UnitScopedAdmin(ScopedChoicesMixin, SimpleHistoryAdmin):
             security.access_denied(request, "恢复已锁定的记录")
             self.message_user(request, refusal, messages.ERROR)
             return HttpResponseRedirect(history_url)
-        from livelihood.reporting.services import TransitionError
-
         try:
             saved = self.revert_save(request, current, record)
-        except TransitionError as error:
+        except RevertRefused as error:
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(request.path)
         if saved is None:
@@ -247,38 +246,9 @@ class UnitScopedAdmin(ScopedChoicesMixin, SimpleHistoryAdmin):
         return HttpResponseRedirect(history_url)
 
     def revert_save(self, request, current, record):
-        """Write the version back; returns the saved object, or None when the form (shown
-        again with its errors) refused it.
-
-        A report's text and a figure's value go through the workflow (services.report_save:
-        its state rules, the approval lock and the version check apply); other rows through
-        this admin's form and `save_model`, as a change would."""
-        from livelihood.reporting.figures import FigureInput
-        from livelihood.reporting.services import report_save
-
-        if isinstance(current, MonthlyReport):
-            return report_save(
-                report=current,
-                user=request.user,
-                narrative=record.narrative,
-                delay_reason=record.delay_reason,
-                delay_note=record.delay_note,
-                confidence=record.confidence or 0,
-            )
-        if isinstance(current, Figure):
-            report_save(
-                report=current.report,
-                user=request.user,
-                figures=[
-                    FigureInput(
-                        indicator_id=record.indicator_id,
-                        street_id=record.street_id,
-                        value=record.value,
-                        note=record.note,
-                    )
-                ],
-            )
-            return current
+        """Write the version back through this admin's form and `save_model`, as a change
+        would; returns the saved object, or None when the form (shown again with its errors)
+        refused it. Raises RevertRefused when the row may not change."""
         form = self.get_form(request, current, change=True)(
             request.POST, request.FILES, instance=current
         )
@@ -291,9 +261,7 @@ class UnitScopedAdmin(ScopedChoicesMixin, SimpleHistoryAdmin):
             obj = self.save_form(request, form, change=True)
             refusal = self.revert_refusal(obj)
             if refusal:
-                from livelihood.reporting.services import TransitionError
-
-                raise TransitionError(refusal)
+                raise RevertRefused(refusal)
             self.save_model(request, obj, form, change=True)
             form.save_m2m()
             self.log_change(request, obj, self.construct_change_message(request, form, []))

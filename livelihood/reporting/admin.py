@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from livelihood.accounts.scope import (
+    RevertRefused,
     UnitScopedAdmin,
     user_is_unscoped,
     user_unit,
@@ -37,7 +38,7 @@ from livelihood.models import (
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.selectors import plan_months
 from livelihood.reporting import board, services
-from livelihood.reporting.figures import projected_snapshot
+from livelihood.reporting.figures import FigureInput, projected_snapshot
 from livelihood.reporting.forms import (
     DecisionForm,
     OpenReportForm,
@@ -386,8 +387,48 @@ class ReportWorkflowAdmin:
 # ------------------------------------------------------------------------------
 # The registered admins of reports, figures, milestones and reminders
 # ------------------------------------------------------------------------------
+class WorkflowRevertMixin:
+    """django-simple-history's revert for reports, figures and milestones (on a
+    UnitScopedAdmin): an approved report, and the figures and milestones it carries, are
+    locked (the current database row decides); a report's text and a figure's value go back
+    through the workflow (services.report_save: its state rules, the approval lock and the
+    version check apply)."""
+
+    def revert_refusal(self, obj) -> str:
+        return services.LOCKED_MESSAGE if services.is_locked(obj) else ""
+
+    def revert_save(self, request, current, record):
+        try:
+            if isinstance(current, MonthlyReport):
+                return services.report_save(
+                    report=current,
+                    user=request.user,
+                    narrative=record.narrative,
+                    delay_reason=record.delay_reason,
+                    delay_note=record.delay_note,
+                    confidence=record.confidence or 0,
+                )
+            if isinstance(current, Figure):
+                services.report_save(
+                    report=current.report,
+                    user=request.user,
+                    figures=[
+                        FigureInput(
+                            indicator_id=record.indicator_id,
+                            street_id=record.street_id,
+                            value=record.value,
+                            note=record.note,
+                        )
+                    ],
+                )
+                return current
+            return super().revert_save(request, current, record)
+        except services.TransitionError as error:
+            raise RevertRefused(error.message) from None
+
+
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(ReportWorkflowAdmin, UnitScopedAdmin):
+class MonthlyReportAdmin(WorkflowRevertMixin, ReportWorkflowAdmin, UnitScopedAdmin):
     """The change view is the monthly report form and the add view opens a month
     (ReportWorkflowAdmin, above); figures and milestones are entered there, through services."""
 
@@ -415,7 +456,7 @@ class MonthlyReportAdmin(ReportWorkflowAdmin, UnitScopedAdmin):
     ]
 
 
-class ReportLockedAdmin(UnitScopedAdmin):
+class ReportLockedAdmin(WorkflowRevertMixin, UnitScopedAdmin):
     """Figures and milestones an approved report carries are locked with it: not changed and
     not deleted, judged on the rows as stored (services.ensure_editable) when the write
     happens, for single rows and bulk actions alike."""
