@@ -13,8 +13,8 @@ from django.contrib import admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from livelihood.accounts import roles, two_factor
+from livelihood.accounts.models import StaffProfile, TwoFactorDevice
 from livelihood.accounts.scope import user_is_unscoped
-from livelihood.models import StaffProfile, TwoFactorDevice
 
 admin.site.login_form = two_factor.TwoFactorAuthenticationForm
 

@@ -33,26 +33,17 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from livelihood.accounts import roles, security
-from livelihood.models import (
-    Feedback,
-    Figure,
-    Indicator,
-    Item,
-    Milestone,
-    MonthlyReport,
-    PlannedValue,
-)
 
-# How each confined model leads to its lead unit.
-UNIT_PATHS = {
-    Item: "lead_unit",
-    Indicator: "item__lead_unit",
-    PlannedValue: "indicator__item__lead_unit",
-    MonthlyReport: "item__lead_unit",
-    Figure: "report__item__lead_unit",
-    Milestone: "item__lead_unit",
-    Feedback: "item__lead_unit",
-}
+# How each confined model leads to its lead unit: each concern's admin confines its own
+# models (confine()) when Django's admin autodiscovery imports it.
+UNIT_PATHS: dict = {}
+
+
+def confine(model, path: str):
+    """Confine `model`'s rows to lead units along `path` ("item__lead_unit") on every admin
+    path: change lists, choices in forms and inlines, popups, autocomplete, history."""
+    UNIT_PATHS[model] = path
+
 
 _SCOPE = "_livelihood_scope"
 

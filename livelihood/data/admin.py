@@ -31,16 +31,13 @@ from livelihood.accounts.roles import (
     unit_of,
 )
 from livelihood.data import figures, import_templates, reading
+from livelihood.data.models import ImportUpload
 from livelihood.data.parsing import (
     ParseError,
     parse_month,
 )
-from livelihood.models import (
-    ImportUpload,
-    LeadUnit,
-    Plan,
-)
 from livelihood.plan.imports import PlanResource, plan_import
+from livelihood.plan.models import LeadUnit, Plan
 from livelihood.progress.selectors import plan_months
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

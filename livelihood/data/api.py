@@ -22,10 +22,7 @@ from django.urls import reverse
 
 from livelihood.data import openapi, resources
 from livelihood.data.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES, to_json
-from livelihood.models import (
-    Item,
-    Plan,
-)
+from livelihood.plan.models import Item, Plan
 
 JSON = "application/json; charset=utf-8"
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")

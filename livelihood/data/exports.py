@@ -40,9 +40,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
 from livelihood.data.spreadsheet import neutralise
-from livelihood.models import Figure
 from livelihood.progress.arithmetic import plain_unit
 from livelihood.progress.querysets import approved_q
+from livelihood.reporting.models import Figure
 
 FORMATS = ("xlsx", "csv")
 CHUNK = 2000

@@ -43,16 +43,7 @@ from livelihood.data.reading import (
     read_sheet,
     shown,
 )
-from livelihood.models import (
-    Figure,
-    Indicator,
-    Item,
-    LeadUnit,
-    MonthlyReport,
-    Plan,
-    Street,
-    first_of_month,
-)
+from livelihood.plan.models import Indicator, Item, LeadUnit, Plan, Street, first_of_month
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
 from livelihood.reporting.figure_import import reports_import_figures
@@ -61,6 +52,7 @@ from livelihood.reporting.figures import (
     figure_problems,
     previous_approved_for,
 )
+from livelihood.reporting.models import Figure, MonthlyReport
 
 State = MonthlyReport.State
 

@@ -11,15 +11,8 @@ from decimal import Decimal
 
 from livelihood.data.figures import month_label
 from livelihood.data.reading import PLAN_SPEC
-from livelihood.models import (
-    Figure,
-    Indicator,
-    Item,
-    LeadUnit,
-    MonthlyReport,
-    Plan,
-    Street,
-)
+from livelihood.plan.models import Indicator, Item, LeadUnit, Plan, Street
+from livelihood.reporting.models import Figure, MonthlyReport
 
 State = MonthlyReport.State
 

@@ -36,14 +36,12 @@ from livelihood.data.base import (
     to_json,
 )
 from livelihood.data.spreadsheet import neutralise
-from livelihood.models import (
-    MonthlyReport,
-    Plan,
-)
+from livelihood.plan.models import Plan
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
 from livelihood.progress.selectors import data_month
 from livelihood.public.feeds import FEED_SIZE
+from livelihood.reporting.models import MonthlyReport
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",

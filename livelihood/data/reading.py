@@ -30,8 +30,8 @@ from django.utils import timezone
 from import_export.formats import base_formats
 from import_export.tmp_storages import BaseStorage
 
+from livelihood.data.models import ImportUpload
 from livelihood.data.parsing import normalise
-from livelihood.models import ImportUpload
 from livelihood.progress import arithmetic as progress
 
 logger = logging.getLogger(__name__)

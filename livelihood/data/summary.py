@@ -37,10 +37,11 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from livelihood.data.exports import ExportError, plain_number
-from livelihood.models import LeadUnit, Milestone, MonthlyReport, Plan
+from livelihood.plan.models import LeadUnit, Milestone, Plan
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import approved_q
 from livelihood.progress.selectors import Submissions, data_month
+from livelihood.reporting.models import MonthlyReport
 
 ITEM_CHUNK = 100
 

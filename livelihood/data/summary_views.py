@@ -35,7 +35,7 @@ from livelihood.data.exports import (
     CONTENT_TYPES,
     ExportError,
 )
-from livelihood.models import Plan
+from livelihood.plan.models import Plan
 
 
 def is_coordinator(user) -> bool:

@@ -26,22 +26,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 
+from livelihood.accounts.models import StaffProfile
 from livelihood.accounts.roles import (
     COORDINATOR_GROUP,
     roles_ensure,
 )
 from livelihood.devdata.demo_profiles import YEAR
 from livelihood.devdata.demo_progress import DemoBuilder
-from livelihood.models import (
-    Figure,
-    Indicator,
-    Item,
-    LeadUnit,
-    Milestone,
-    MonthlyReport,
-    Plan,
-    StaffProfile,
-)
+from livelihood.plan.models import Indicator, Item, LeadUnit, Milestone, Plan
+from livelihood.reporting.models import Figure, MonthlyReport
 
 DEFAULT_SEED = 2024
 

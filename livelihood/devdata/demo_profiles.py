@@ -7,7 +7,7 @@ tables; devdata/demo_progress.py turns them into reports, figures and milestones
 
 from dataclasses import dataclass
 
-from livelihood.models import MonthlyReport
+from livelihood.reporting.models import MonthlyReport
 
 YEAR = 2024
 

@@ -27,16 +27,10 @@ from livelihood.devdata.demo_profiles import (
     RISING_RATES,
     STREET_BREAKDOWN,
 )
-from livelihood.models import (
-    Figure,
-    Indicator,
-    Item,
-    Milestone,
-    MonthlyReport,
-    Street,
-)
+from livelihood.plan.models import Indicator, Item, Milestone, Street
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import indicator_input, tolerance
+from livelihood.reporting.models import Figure, MonthlyReport
 
 Reason = MonthlyReport.DelayReason
 Confidence = MonthlyReport.Confidence

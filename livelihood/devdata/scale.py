@@ -24,20 +24,19 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from livelihood.models import (
+from livelihood.operations.publication import publication_bump
+from livelihood.plan.models import (
     Domain,
-    Figure,
     Indicator,
     Item,
     LeadUnit,
     Milestone,
-    MonthlyReport,
     Plan,
     PlannedValue,
     Street,
 )
-from livelihood.operations.publication import publication_bump
 from livelihood.progress import arithmetic as progress
+from livelihood.reporting.models import Figure, MonthlyReport
 
 DOCUMENT = "规模测试数据（非真实文件）"
 CODE_PREFIX = "scale-"

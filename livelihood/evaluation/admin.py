@@ -22,14 +22,13 @@ from django.utils.html import format_html_join
 from livelihood.accounts.scope import user_is_unscoped
 from livelihood.evaluation import scoring, workbook
 from livelihood.evaluation import services as evaluation
-from livelihood.models import (
+from livelihood.evaluation.models import (
     EvaluationCriterion,
     EvaluationRound,
     EvaluationScore,
-    LeadUnit,
     PeerReview,
-    Plan,
 )
+from livelihood.plan.models import LeadUnit, Plan
 from livelihood.progress.selectors import month_end_moment
 
 State = EvaluationRound.State

@@ -34,17 +34,16 @@ from livelihood.accounts.roles import (
     street_of,
     unit_of,
 )
-from livelihood.models import (
+from livelihood.evaluation.models import (
     EvaluationCriterion,
     EvaluationRound,
     EvaluationScore,
-    LeadUnit,
-    MonthlyReport,
     PeerReview,
-    Street,
 )
+from livelihood.plan.models import LeadUnit, Street
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.selectors import Submissions
+from livelihood.reporting.models import MonthlyReport
 from livelihood.voice.satisfaction import satisfaction_scores
 
 HUNDRED = Decimal(100)

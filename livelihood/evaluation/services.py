@@ -12,6 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from livelihood.accounts.roles import is_coordinator
+from livelihood.evaluation.models import (
+    EvaluationCriterion,
+    EvaluationRound,
+    EvaluationScore,
+    PeerReview,
+)
 from livelihood.evaluation.scoring import (
     HUNDRED,
     Kind,
@@ -22,13 +28,7 @@ from livelihood.evaluation.scoring import (
     ratees,
     results,
 )
-from livelihood.models import (
-    EvaluationCriterion,
-    EvaluationRound,
-    EvaluationScore,
-    LeadUnit,
-    PeerReview,
-)
+from livelihood.plan.models import LeadUnit
 
 State = EvaluationRound.State
 

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from livelihood.models import PublicationVersion
+from livelihood.operations.models import PublicationVersion
 from livelihood.operations.publication import (
     SINGLE_ROW,
     publication_bump,

@@ -134,7 +134,7 @@ def _read(connection, *, health_checked):
 def _current_sql(vendor: str) -> str:
     from django.db import connection
 
-    from livelihood.models import PublicationVersion
+    from livelihood.operations.models import PublicationVersion
 
     meta, quote = PublicationVersion._meta, connection.ops.quote_name
     counter, changed_at, pk = (
@@ -177,7 +177,7 @@ def publication_bump(using: str = DEFAULT_DB_ALIAS) -> None:
 def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
     """`UPDATE … SET counter = counter + 1`: atomic in the database, so two workers bumping at
     once both count. Creates the row when it is missing."""
-    from livelihood.models import PublicationVersion
+    from livelihood.operations.models import PublicationVersion
 
     now = timezone.now()
     rows = PublicationVersion.objects.using(using).filter(pk=SINGLE_ROW)

@@ -16,25 +16,31 @@ from django.forms.models import BaseInlineFormSet
 from livelihood.accounts.scope import (
     UnitScopedAdmin,
     UnitScopedInline,
+    confine,
 )
 from livelihood.data.admin import (
     PlanImportAdmin,
 )
 from livelihood.fields import ChoicesByKeyField
-from livelihood.models import (
+from livelihood.plan import services as plans
+from livelihood.plan.models import (
     Domain,
     Indicator,
     Item,
     LeadUnit,
     Milestone,
-    MonthlyReport,
     Plan,
     PlannedValue,
     Street,
 )
-from livelihood.plan import services as plans
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
+from livelihood.reporting.models import MonthlyReport
+
+confine(Item, "lead_unit")
+confine(Indicator, "item__lead_unit")
+confine(PlannedValue, "indicator__item__lead_unit")
+confine(Milestone, "item__lead_unit")
 
 
 class DomainInline(admin.TabularInline):

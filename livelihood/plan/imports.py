@@ -36,15 +36,8 @@ from livelihood.data.reading import (
     read_sheet,
     shown,
 )
-from livelihood.models import (
-    Domain,
-    Figure,
-    Indicator,
-    Item,
-    LeadUnit,
-    MonthlyReport,
-    Plan,
-)
+from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan
+from livelihood.reporting.models import Figure, MonthlyReport
 
 State = MonthlyReport.State
 

@@ -14,14 +14,7 @@ import datetime
 
 from django.db import transaction
 
-from livelihood.models import (
-    Domain,
-    Indicator,
-    Item,
-    Milestone,
-    Plan,
-    PlannedValue,
-)
+from livelihood.plan.models import Domain, Indicator, Item, Milestone, Plan, PlannedValue
 
 
 class PlanCopyError(Exception):

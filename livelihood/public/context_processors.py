@@ -1,9 +1,7 @@
 from django.conf import settings
 
-from livelihood.models import (
-    Milestone,
-    MonthlyReport,
-)
+from livelihood.plan.models import Milestone
+from livelihood.reporting.models import MonthlyReport
 
 
 def portal(request):

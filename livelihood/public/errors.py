@@ -16,7 +16,7 @@ from django.utils.cache import add_never_cache_headers
 
 from livelihood.accounts import security
 from livelihood.data import api
-from livelihood.models import Plan
+from livelihood.plan.models import Plan
 
 logger = logging.getLogger(__name__)
 

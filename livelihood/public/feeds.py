@@ -11,11 +11,8 @@ from django.db.models import F, Prefetch
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from livelihood.models import (
-    Figure,
-    MonthlyReport,
-)
 from livelihood.progress import arithmetic as progress
+from livelihood.reporting.models import Figure, MonthlyReport
 
 FEED_SIZE = 50
 

@@ -1,10 +1,6 @@
 from django import forms
 
-from livelihood.models import (
-    Domain,
-    LeadUnit,
-    Street,
-)
+from livelihood.plan.models import Domain, LeadUnit, Street
 from livelihood.progress.arithmetic import STATUS_ORDER
 
 

@@ -8,9 +8,10 @@ import segno
 from django.conf import settings
 from django.urls import reverse
 
-from livelihood.models import EvaluationRound, Feedback, PublicityMonth
+from livelihood.evaluation.models import EvaluationRound
 from livelihood.progress import arithmetic as progress
 from livelihood.voice import services as voice
+from livelihood.voice.models import Feedback, PublicityMonth
 
 
 def published_rounds(plan):

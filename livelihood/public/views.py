@@ -15,17 +15,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from livelihood.evaluation import scoring
-from livelihood.models import (
-    Domain,
-    EvaluationRound,
-    Feedback,
-    Figure,
-    Item,
-    LeadUnit,
-    MonthlyReport,
-    Plan,
-    Street,
-)
+from livelihood.evaluation.models import EvaluationRound
+from livelihood.plan.models import Domain, Item, LeadUnit, Plan, Street
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
@@ -38,8 +29,10 @@ from livelihood.progress.selectors import (
 )
 from livelihood.public import charts, pages
 from livelihood.public.forms import SearchForm
+from livelihood.reporting.models import Figure, MonthlyReport
 from livelihood.voice import satisfaction
 from livelihood.voice import services as voice
+from livelihood.voice.models import Feedback
 
 
 # ------------------------------------------------------------------------------

@@ -21,20 +21,12 @@ from django.utils.http import urlencode
 from livelihood.accounts.scope import (
     RevertRefused,
     UnitScopedAdmin,
+    confine,
     user_is_unscoped,
     user_unit,
 )
 from livelihood.data.admin import FigureImportAdmin
-from livelihood.models import (
-    Domain,
-    Figure,
-    Item,
-    LeadUnit,
-    Milestone,
-    MonthlyReport,
-    Plan,
-    ReminderLog,
-)
+from livelihood.plan.models import Domain, Item, LeadUnit, Milestone, Plan
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.selectors import plan_months
 from livelihood.reporting import board, services
@@ -46,9 +38,14 @@ from livelihood.reporting.forms import (
     default_month,
     figure_formset,
 )
+from livelihood.reporting.models import Figure, MonthlyReport, ReminderLog
 from livelihood.voice import services as voice
 
 State = MonthlyReport.State
+
+
+confine(MonthlyReport, "item__lead_unit")
+confine(Figure, "report__item__lead_unit")
 
 
 def scoped_items(request):

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from livelihood.models import MonthlyReport
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import REPORTED_STATES
 from livelihood.progress.selectors import plan_months
+from livelihood.reporting.models import MonthlyReport
 
 LABELS = {
     "draft": "草稿",

@@ -14,12 +14,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from livelihood.accounts.roles import is_coordinator
-from livelihood.models import (
-    Item,
-    MonthlyReport,
-    first_of_month,
-)
 from livelihood.operations.publication import publication_bump
+from livelihood.plan.models import Item, first_of_month
 from livelihood.reporting.figures import (
     Earlier,
     FigureInput,
@@ -27,6 +23,7 @@ from livelihood.reporting.figures import (
     figures_write,
     previous_approved_for,
 )
+from livelihood.reporting.models import MonthlyReport
 from livelihood.reporting.services import (
     LOCKED_MESSAGE,
     SUBMITTED_MESSAGE,

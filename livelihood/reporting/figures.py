@@ -20,13 +20,10 @@ from django.db import connections, router
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from livelihood.models import (
-    Figure,
-    Item,
-    MonthlyReport,
-)
+from livelihood.plan.models import Item
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import snapshot_from_annotations
+from livelihood.reporting.models import Figure, MonthlyReport
 
 State = MonthlyReport.State
 

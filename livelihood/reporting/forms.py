@@ -17,10 +17,7 @@ from django import forms
 from django.utils import timezone
 
 from livelihood.data import parsing
-from livelihood.models import (
-    MonthlyReport,
-    Street,
-)
+from livelihood.plan.models import Street
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
 from livelihood.reporting.figures import (
@@ -29,6 +26,7 @@ from livelihood.reporting.figures import (
     previous_approved,
     projected_snapshot,
 )
+from livelihood.reporting.models import MonthlyReport
 
 WRITTEN, PLAIN = "written", "plain"
 PLAIN_PLACES = Decimal("0.0001")  # Figure.value keeps four decimal places

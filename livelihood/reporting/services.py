@@ -37,14 +37,8 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
-from livelihood.models import (
-    Figure,
-    Item,
-    Milestone,
-    MonthlyReport,
-    first_of_month,
-)
 from livelihood.operations.publication import publication_bump
+from livelihood.plan.models import Item, Milestone, first_of_month
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting.figures import (
     Earlier,
@@ -53,6 +47,7 @@ from livelihood.reporting.figures import (
     figures_write,
     projected_snapshot,
 )
+from livelihood.reporting.models import Figure, MonthlyReport
 
 State = MonthlyReport.State
 

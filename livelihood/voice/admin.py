@@ -24,18 +24,18 @@ from django.utils import timezone
 
 from livelihood.accounts.scope import (
     UnitScopedAdmin,
+    confine,
     user_is_unscoped,
 )
 from livelihood.fields import ChoicesByKeyField
-from livelihood.models import (
-    Feedback,
-    Item,
-    PublicityMonth,
-    SatisfactionVote,
-)
+from livelihood.plan.models import Item
 from livelihood.voice import services as voice
+from livelihood.voice.models import Feedback, PublicityMonth, SatisfactionVote
 
 State = Feedback.State
+
+
+confine(Feedback, "item__lead_unit")
 
 
 # ------------------------------------------------------------------------------

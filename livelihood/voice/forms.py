@@ -7,7 +7,7 @@ import re
 
 from django import forms
 
-from livelihood.models import SatisfactionVote
+from livelihood.voice.models import SatisfactionVote
 
 # Web addresses are refused: published text is shown as plain text, and a message with a
 # link is nearly always advertising.

@@ -24,12 +24,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from livelihood.models import (
-    Item,
-    SatisfactionVote,
-    first_of_month,
-)
+from livelihood.plan.models import Item, first_of_month
 from livelihood.progress.arithmetic import round_half_up
+from livelihood.voice.models import SatisfactionVote
 
 Rating = SatisfactionVote.Rating
 

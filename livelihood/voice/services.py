@@ -36,11 +36,8 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
-from livelihood.models import (
-    Feedback,
-    Item,
-    Plan,
-)
+from livelihood.plan.models import Item, Plan
+from livelihood.voice.models import Feedback
 
 logger = logging.getLogger(__name__)
 

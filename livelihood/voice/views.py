@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from livelihood.models import Feedback, Item
+from livelihood.plan.models import Item
 from livelihood.voice import ratelimit, satisfaction
 from livelihood.voice import services as voice
 from livelihood.voice.forms import FeedbackForm, RatingForm
+from livelihood.voice.models import Feedback
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from livelihood.data.resources.fields import (
     local_date,
     month_text,
 )
-from livelihood.models import Figure, MonthlyReport
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import APPROVED
+from livelihood.reporting.models import Figure, MonthlyReport
 
 CHANGES = {
     "changed": "数值更正",

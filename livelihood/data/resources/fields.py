@@ -12,10 +12,11 @@ from django.db.models import Exists, Manager, OuterRef, Q
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
-from livelihood.models import Milestone, MonthlyReport, Plan
+from livelihood.plan.models import Milestone, Plan
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.arithmetic import Status
 from livelihood.progress.querysets import approved_q
+from livelihood.reporting.models import MonthlyReport
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATE, MONTH = (
     "string",

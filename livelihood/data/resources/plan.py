@@ -19,14 +19,7 @@ from livelihood.data.resources.fields import (
     demo_field,
     item_demo_q,
 )
-from livelihood.models import (
-    Domain,
-    Indicator,
-    Item,
-    LeadUnit,
-    Plan,
-    Street,
-)
+from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan, Street
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.arithmetic import Status
 

@@ -19,9 +19,9 @@ from livelihood.data.resources.fields import (
     demo_field,
     local_date,
 )
-from livelihood.models import Figure, MonthlyReport
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import APPROVED, REPORTED_STATES, approved_q
+from livelihood.reporting.models import Figure, MonthlyReport
 
 # ------------------------------------------------------------------------------
 # Monthly reports and corrections

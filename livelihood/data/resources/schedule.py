@@ -17,7 +17,7 @@ from livelihood.data.resources.fields import (
     demo_field,
     month_text,
 )
-from livelihood.models import Milestone, PlannedValue
+from livelihood.plan.models import Milestone, PlannedValue
 
 
 class PublicMilestoneResource(PublicResource):

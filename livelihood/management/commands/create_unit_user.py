@@ -15,15 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from livelihood.accounts.models import StaffProfile
 from livelihood.accounts.roles import (
     roles_ensure,
     street_group,
 )
-from livelihood.models import (
-    LeadUnit,
-    StaffProfile,
-    Street,
-)
+from livelihood.plan.models import LeadUnit, Street
 
 
 class Command(BaseCommand):

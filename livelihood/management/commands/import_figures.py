@@ -26,7 +26,7 @@ from livelihood.data.reading import (
     ImportFileError,
     check_size,
 )
-from livelihood.models import LeadUnit
+from livelihood.plan.models import LeadUnit
 
 
 class Command(BaseCommand):

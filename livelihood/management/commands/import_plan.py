@@ -14,8 +14,8 @@ from livelihood.data.reading import (
     ImportFileError,
     check_size,
 )
-from livelihood.models import Plan
 from livelihood.plan.imports import plan_import
+from livelihood.plan.models import Plan
 
 
 class Command(BaseCommand):

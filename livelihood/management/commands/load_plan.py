@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from livelihood.models import Plan
+from livelihood.plan.models import Plan
 
 FIXTURE_DIR = settings.BASE_DIR / "fixtures"
 

@@ -17,12 +17,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from livelihood.models import (
-    Item,
-    LeadUnit,
-    ReminderLog,
-)
+from livelihood.plan.models import Item, LeadUnit
 from livelihood.reporting import board
+from livelihood.reporting.models import ReminderLog
 
 
 def parse_date(text: str) -> datetime.date:
