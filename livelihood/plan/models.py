@@ -359,10 +359,10 @@ class Indicator(models.Model):
                 errors["target"] = "累计数和比率指标必须有目标值。"
             if not self.comparator:
                 errors["comparator"] = "累计数和比率指标必须选择比较方式。"
-        if self.kind == self.Kind.RATE and self.target is not None and self.target > 100:
-            errors["target"] = "比率目标不能超过 100%。"
         if self.target is not None and self.target < 0:
             errors["target"] = "目标值不能为负数。"
+        elif self.target is not None and arithmetic.out_of_range(self.kind, self.target):
+            errors["target"] = "比率目标不能超过 100%。"
         if errors:
             raise ValidationError(errors)
 
@@ -399,16 +399,6 @@ class Indicator(models.Model):
     def latest_plain_display(self) -> str:
         """The same figure in plain units: 11500人."""
         return arithmetic.format_plain(self.latest_value, self.unit)
-
-    def measure(self, milestones_done=0, milestones_total=0) -> Decimal | None:
-        return arithmetic.indicator_progress(
-            kind=self.kind,
-            comparator=self.comparator,
-            target_plain=self.target_plain,
-            value=self.latest_value,
-            milestones_done=milestones_done,
-            milestones_total=milestones_total,
-        )
 
 
 class PlannedValue(models.Model):
