@@ -38,7 +38,7 @@ from livelihood.data.exports import (
 from livelihood.plan.models import Plan
 
 
-def is_coordinator(user) -> bool:
+def is_office_staff(user) -> bool:
     """The coordinating office (区民生办), as livelihood/accounts/roles.py defines it, on a staff
     account."""
     return user.is_authenticated and user.is_staff and roles.is_coordinator(user)
@@ -109,7 +109,7 @@ def summary_export(request):
     """GET without parameters: the form. GET with plan, month and format: the file."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    if not is_coordinator(request.user):
+    if not is_office_staff(request.user):
         raise PermissionDenied("只有区民生办可以导出月度汇总表。")
     form = SummaryForm(request.GET if "month" in request.GET else None, initial=_initial())
     if form.is_bound and form.is_valid():
@@ -146,4 +146,4 @@ summary_urlpatterns = [
     path("summary/", summary_export, name="summary-export"),
 ]
 
-__all__ = ["SummaryForm", "is_coordinator", "summary_export", "summary_urlpatterns"]
+__all__ = ["SummaryForm", "is_office_staff", "summary_export", "summary_urlpatterns"]
