@@ -42,7 +42,7 @@ from livelihood.evaluation.models import (
 )
 from livelihood.plan.models import LeadUnit, Street
 from livelihood.progress import arithmetic as progress
-from livelihood.progress.selectors import Submissions
+from livelihood.progress.selectors import Submissions, items_rollup
 from livelihood.reporting.models import MonthlyReport
 from livelihood.voice.satisfaction import satisfaction_scores
 
@@ -182,7 +182,7 @@ def progress_scores(round_, moment) -> dict[int, Computed]:
         by_unit[item.lead_unit_id].append(item)
     result = {}
     for unit_id, unit_items in by_unit.items():
-        rollup = progress.rollup((i.snapshot, i.weight) for i in unit_items)
+        rollup = items_rollup(unit_items)
         result[unit_id] = Computed(
             schedule_score(rollup.progress, rollup.expected),
             {

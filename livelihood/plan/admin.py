@@ -34,6 +34,7 @@ from livelihood.plan.models import (
     Street,
 )
 from livelihood.progress import arithmetic as progress
+from livelihood.progress.selectors import items_rollup
 from livelihood.reporting import services
 from livelihood.reporting.models import MonthlyReport
 
@@ -142,7 +143,7 @@ class PlanAdmin(KeepsApprovedData, admin.ModelAdmin):
     @admin.display(description="总体进度")
     def overall_progress(self, obj):
         items = obj.items.with_progress()
-        return progress.rollup((i.snapshot, i.weight) for i in items).progress_display
+        return items_rollup(items).progress_display
 
 
 @admin.register(Domain)

@@ -45,6 +45,12 @@ def plan_months(plan, today: datetime.date | None = None) -> list[datetime.date]
     return months
 
 
+def items_rollup(items) -> progress.Rollup:
+    """The roll-up of items fetched with `with_progress()`: each item's snapshot at its weight
+    (a domain, a lead unit, a street, a plan)."""
+    return progress.rollup((item.snapshot, item.weight) for item in items)
+
+
 def item_trend(item, indicators, milestones, reports, totals) -> list[progress.ItemProgress]:
     """The item's progress and 序时进度 at the end of each month of `reports` (its approved
     reports, oldest first), by the same assembly as its current snapshot.

@@ -24,6 +24,7 @@ from livelihood.progress.selectors import (
     Submissions,
     data_month,
     item_trend,
+    items_rollup,
     month_end_moment,
     plan_months,
 )
@@ -59,10 +60,6 @@ def _items(plan, *, month=None, published_by=None, today=None, **filters):
     )
 
 
-def _rollup(items):
-    return progress.rollup((item.snapshot, item.weight) for item in items)
-
-
 # ------------------------------------------------------------------------------
 # Home, domain, about
 # ------------------------------------------------------------------------------
@@ -77,7 +74,11 @@ def home(request, year=None):
     for item in items:
         by_domain[item.domain_id].append(item)
     domains = [
-        {"domain": domain, "items": by_domain[domain.pk], "rollup": _rollup(by_domain[domain.pk])}
+        {
+            "domain": domain,
+            "items": by_domain[domain.pk],
+            "rollup": items_rollup(by_domain[domain.pk]),
+        }
         for domain in plan.domains.all()
     ]
     latest = (
@@ -91,7 +92,7 @@ def home(request, year=None):
         "plan": plan,
         "publicity": pages.publicity_now(plan, this_month),
         "domains": domains,
-        "overall": _rollup(items),
+        "overall": items_rollup(items),
         "loaded_count": len(items),
         "data_month": month,
         "latest": latest,
@@ -118,7 +119,7 @@ def domain_detail(request, year, number):
         "plan": plan,
         "domain": domain,
         "items": items,
-        "rollup": _rollup(items),
+        "rollup": items_rollup(items),
         "data_month": month,
     }
     return render(request, "livelihood/domain_detail.html", context)
@@ -251,7 +252,7 @@ def unit_detail(request, year, code):
         "items": items,
         "rows": list(zip(items, per_item, strict=True)),
         "partner_items": partner_items,
-        "rollup": _rollup(items),
+        "rollup": items_rollup(items),
         "punctuality": punctual,
         "data_month": month,
     }
@@ -407,7 +408,7 @@ def month_detail(request, year, month):
         if progress.add_months(chosen, 1) in months
         else None,
         "rows": rows,
-        "overall": _rollup(items),
+        "overall": items_rollup(items),
         "changed": changed,
         "data_month": shown_month,
     }
@@ -441,7 +442,7 @@ def plan_list(request):
     rows = [
         {
             "plan": plan,
-            "rollup": _rollup(by_plan[plan.pk]),
+            "rollup": items_rollup(by_plan[plan.pk]),
             "loaded_count": len(by_plan[plan.pk]),
             "data_month": months.get(plan.pk),
             "rounds": rounds[plan.pk],

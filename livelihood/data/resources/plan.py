@@ -20,8 +20,8 @@ from livelihood.data.resources.fields import (
     item_demo_q,
 )
 from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan, Street
-from livelihood.progress import arithmetic as progress
 from livelihood.progress.arithmetic import Status
+from livelihood.progress.selectors import items_rollup
 
 
 # ------------------------------------------------------------------------------
@@ -34,10 +34,6 @@ def _items_with_progress(items):
         .annotate(_demo=item_demo_q())
         .order_by("plan__year", "domain__number", "order", "code")
     )
-
-
-def _rollup(items):
-    return progress.rollup((item.snapshot, item.weight) for item in items)
 
 
 def _count(status: Status):
@@ -145,7 +141,7 @@ class PublicPlanResource(_RollupResource):
             by_plan[item.plan_id].append(item)
         for plan in plans:
             items = by_plan[plan.pk]
-            plan._rollup = _rollup(items)
+            plan._rollup = items_rollup(items)
             plan._data_month = items[0]._as_of if items else None
             plan._demo = any(item._demo for item in items)
         return plans
@@ -184,7 +180,7 @@ class PublicDomainResource(_RollupResource):
         for item in _items_with_progress(items):
             by_domain[item.domain_id].append(item)
         for domain in domains:
-            domain._rollup = _rollup(by_domain[domain.pk])
+            domain._rollup = items_rollup(by_domain[domain.pk])
             domain._demo = any(item._demo for item in by_domain[domain.pk])
         return domains
 
