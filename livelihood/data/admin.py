@@ -36,7 +36,7 @@ from livelihood.data.parsing import (
     ParseError,
     parse_month,
 )
-from livelihood.plan.imports import PlanResource, plan_import
+from livelihood.data.plan_import import PlanResource, plan_import
 from livelihood.plan.models import LeadUnit, Plan
 from livelihood.progress.selectors import plan_months
 

@@ -1,7 +1,7 @@
 """
 The workbooks handed out to be filled in and uploaded back: a unit's month of figures
 (`figure_template`, read back by livelihood/data/figures.py) and the plan as it stands
-(`plan_template`, read back by livelihood/plan/imports.py). Their columns are the ones
+(`plan_template`, read back by livelihood/data/plan_import.py). Their columns are the ones
 livelihood/data/reading.py looks for.
 """
 

@@ -1,6 +1,6 @@
 """
 Spreadsheets in: a unit's monthly figures (livelihood/data/figures.py) and the plan itself
-(livelihood/plan/imports.py), read (livelihood/data/reading.py) and run through
+(livelihood/data/plan_import.py), read (livelihood/data/reading.py) and run through
 django-import-export resources; the admin (livelihood/data/admin.py) and the commands
 (import_figures, import_plan) run the same code. This module runs an import and says what came
 of it, row by row.

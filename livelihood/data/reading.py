@@ -1,6 +1,6 @@
 """
 Spreadsheets in, the reading: what every import (livelihood/data/figures.py,
-livelihood/plan/imports.py) does before a row means anything.
+livelihood/data/plan_import.py) does before a row means anything.
 
 - Bounded: IMPORT_MAX_BYTES (5 MB) and IMPORT_MAX_ROWS (5000) by default; a formula cell, a
   file that is not a spreadsheet, an empty file and a file without the header are refused.

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from livelihood.data.import_templates import plan_template
+from livelihood.data.plan_import import plan_import
 from livelihood.data.reading import PLAN_SPEC
 from livelihood.models import (
     Domain,
@@ -18,7 +19,6 @@ from livelihood.models import (
     Item,
     LeadUnit,
 )
-from livelihood.plan.imports import plan_import
 from tests import import_files
 from tests.admin_forms import body
 from tests.import_files import read, state, xlsx

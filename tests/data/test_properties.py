@@ -720,7 +720,7 @@ def test_import_upload_and_summary_forms(objects, office_request):
     from import_export.formats.base_formats import XLSX
 
     from livelihood.data.figures import FigureResource
-    from livelihood.plan.imports import PlanResource
+    from livelihood.data.plan_import import PlanResource
 
     user = office_request.user
     formats = [XLSX]

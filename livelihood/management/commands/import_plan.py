@@ -1,6 +1,6 @@
 """
 `manage.py import_plan FILE --plan 2024 [--dry-run] [--overwrite-approved] [--user USERNAME]`:
-items and indicators of a year's plan from a spreadsheet (livelihood/plan/imports.py), all or
+items and indicators of a year's plan from a spreadsheet (livelihood/data/plan_import.py), all or
 nothing. Items are matched by code and indicators by number; nothing is deleted.
 """
 
@@ -10,11 +10,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from livelihood.accounts.roles import is_coordinator
+from livelihood.data.plan_import import plan_import
 from livelihood.data.reading import (
     ImportFileError,
     check_size,
 )
-from livelihood.plan.imports import plan_import
 from livelihood.plan.models import Plan
 
 
