@@ -32,12 +32,12 @@ from livelihood.accounts.roles import (
 )
 from livelihood.data import figures, import_templates, reading
 from livelihood.data.models import ImportUpload
-from livelihood.data.parsing import (
+from livelihood.data.plan_import import PlanResource, plan_import
+from livelihood.plan.models import LeadUnit, Plan
+from livelihood.plan.parsing import (
     ParseError,
     parse_month,
 )
-from livelihood.data.plan_import import PlanResource, plan_import
-from livelihood.plan.models import LeadUnit, Plan
 from livelihood.progress.selectors import plan_months
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -25,13 +25,6 @@ from livelihood.data.outcomes import (
     row_error,
     run,
 )
-from livelihood.data.parsing import (
-    ParseError,
-    normalise,
-    parse_decimal,
-    parse_figure,
-    parse_month,
-)
 from livelihood.data.reading import (
     FIGURE_SPEC,
     ROW,
@@ -44,6 +37,13 @@ from livelihood.data.reading import (
     shown,
 )
 from livelihood.plan.models import Indicator, Item, LeadUnit, Plan, Street, first_of_month
+from livelihood.plan.parsing import (
+    ParseError,
+    normalise,
+    parse_decimal,
+    parse_figure,
+    parse_month,
+)
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
 from livelihood.reporting.figure_import import reports_import_figures

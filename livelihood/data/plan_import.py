@@ -20,11 +20,6 @@ from livelihood.data.outcomes import (
     row_error,
     run,
 )
-from livelihood.data.parsing import (
-    ParseError,
-    normalise,
-    parse_decimal,
-)
 from livelihood.data.reading import (
     PLAN_SPEC,
     ROW,
@@ -37,6 +32,11 @@ from livelihood.data.reading import (
     shown,
 )
 from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan
+from livelihood.plan.parsing import (
+    ParseError,
+    normalise,
+    parse_decimal,
+)
 from livelihood.reporting.models import Figure, MonthlyReport
 
 State = MonthlyReport.State

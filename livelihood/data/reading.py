@@ -11,7 +11,7 @@ livelihood/data/plan_import.py) does before a row means anything.
 Reading: the header row is found by its column names (a merged title and notes may stand
 above it); blank rows are skipped; formula cells are read as formulas (openpyxl with
 data_only=False) and refused; a number in a cell formatted as a percentage is a fraction.
-Values are then read by livelihood/data/parsing.py, the one parser of what people type.
+Values are then read by livelihood/plan/parsing.py, the one parser of what people type.
 """
 
 import csv
@@ -31,7 +31,7 @@ from import_export.formats import base_formats
 from import_export.tmp_storages import BaseStorage
 
 from livelihood.data.models import ImportUpload
-from livelihood.data.parsing import normalise
+from livelihood.plan.parsing import normalise
 from livelihood.progress import arithmetic as progress
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from livelihood.data import parsing
+from livelihood.plan import parsing
 from livelihood.plan.models import Street
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting import services
@@ -35,7 +35,7 @@ PLAIN_PLACES = Decimal("0.0001")  # Figure.value keeps four decimal places
 def parse_number(text: str) -> Decimal:
     """A number as clerks type it: full-width digits, thousands separators and spaces are
     accepted (１，１５０ → 1150), read by the parser the import shares
-    (livelihood/data/parsing.py)."""
+    (livelihood/plan/parsing.py)."""
     try:
         return parsing.parse_decimal((text or "").replace("。", "."))
     except parsing.ParseError:

@@ -30,7 +30,6 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from livelihood.data import parsing
 from livelihood.data.admin import (
     FigureImportForm,
     PlanImportForm,
@@ -52,6 +51,7 @@ from livelihood.models import (
     SatisfactionVote,
     Street,
 )
+from livelihood.plan import parsing
 from livelihood.progress import arithmetic as progress
 from livelihood.public.forms import SearchForm
 from livelihood.reporting import forms as report_forms

@@ -14,11 +14,11 @@ from livelihood.data.exports import (
     os_reason,
     write_figures,
 )
-from livelihood.data.parsing import (
+from livelihood.data.summary import find_plan
+from livelihood.plan.parsing import (
     ParseError,
     parse_month,
 )
-from livelihood.data.summary import find_plan
 
 
 class Command(BaseCommand):

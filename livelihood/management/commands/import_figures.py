@@ -18,15 +18,15 @@ from livelihood.data.figures import (
     figures_import,
     month_label,
 )
-from livelihood.data.parsing import (
-    ParseError,
-    parse_month,
-)
 from livelihood.data.reading import (
     ImportFileError,
     check_size,
 )
 from livelihood.plan.models import LeadUnit
+from livelihood.plan.parsing import (
+    ParseError,
+    parse_month,
+)
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""The figure and month parser (livelihood/data/parsing.py): what people type, read strictly."""
+"""The figure and month parser (livelihood/plan/parsing.py): what people type, read strictly."""
 
 import datetime
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
-from livelihood.data.parsing import (
+from livelihood.plan.parsing import (
     ParseError,
     parse_decimal,
     parse_figure,
