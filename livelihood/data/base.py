@@ -1,6 +1,7 @@
 """
 What the downloads, the API and its OpenAPI description share: the terms and source every
-file states, the API's page sizes and scopes, and the one JSON encoding. Kept apart so that
+file states, the API's page sizes and scopes, the Atom feed's length (the data page states
+it), and the one JSON encoding. Kept apart so that
 none of the three imports another for a constant.
 """
 
@@ -11,6 +12,8 @@ from decimal import Decimal
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 200
 SCOPES = ("district", "street")
+# The Atom feed (livelihood/public/feeds.py) holds the latest approvals, at most this many.
+FEED_SIZE = 50
 
 SOURCE = "瑶海区民生实事进度公开平台（瑶海区民生工作领导小组办公室）"
 TERMS = (

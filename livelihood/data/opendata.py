@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter
 from livelihood.data import resources
 from livelihood.data.base import (
     DEFAULT_PAGE_SIZE,
+    FEED_SIZE,
     MAX_PAGE_SIZE,
     SOURCE,
     TERMS,
@@ -40,7 +41,6 @@ from livelihood.plan.models import Plan
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
 from livelihood.progress.selectors import data_month
-from livelihood.public.feeds import FEED_SIZE
 from livelihood.reporting.models import MonthlyReport
 
 FORMATS = {

@@ -11,10 +11,9 @@ from django.db.models import F, Prefetch
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
+from livelihood.data.base import FEED_SIZE
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting.models import Figure, MonthlyReport
-
-FEED_SIZE = 50
 
 
 class ApprovedUpdatesFeed(Feed):
