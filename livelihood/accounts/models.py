@@ -8,8 +8,6 @@ from django.db import models
 from django.db.models import Q
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from livelihood.plan.models import LeadUnit, Street
-
 
 class StaffProfile(models.Model):
     """Which lead unit or street a staff account belongs to; neither for the coordinating
@@ -22,7 +20,7 @@ class StaffProfile(models.Model):
         verbose_name="账号",
     )
     lead_unit = models.ForeignKey(
-        LeadUnit,
+        "livelihood.LeadUnit",
         models.PROTECT,
         null=True,
         blank=True,
@@ -31,7 +29,7 @@ class StaffProfile(models.Model):
         help_text="牵头单位和街镇都留空表示区民生办（可查看全部事项）。",
     )
     street = models.ForeignKey(
-        Street,
+        "livelihood.Street",
         models.PROTECT,
         null=True,
         blank=True,
