@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from livelihood.accounts import roles, two_factor
 from livelihood.accounts.models import StaffProfile, TwoFactorDevice
-from livelihood.accounts.scope import user_is_unscoped
+from livelihood.accounts.scope import RecordAdminMixin, user_is_unscoped
 
 admin.site.login_form = two_factor.TwoFactorAuthenticationForm
 
@@ -23,7 +23,7 @@ if admin.site.is_registered(TOTPDevice):
 
 
 @admin.register(TwoFactorDevice)
-class TwoFactorDeviceAdmin(admin.ModelAdmin):
+class TwoFactorDeviceAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ["user", "confirmed", "created_at", "last_used_at", "throttling_failure_count"]
     list_filter = ["confirmed"]
     list_select_related = ["user"]
@@ -40,12 +40,6 @@ class TwoFactorDeviceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return roles.is_coordinator(request.user) and super().has_delete_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)

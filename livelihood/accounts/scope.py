@@ -48,6 +48,17 @@ def confine(model, path: str):
 _SCOPE = "_livelihood_scope"
 
 
+class RecordAdminMixin:
+    """An admin of records the portal writes itself (scores, votes, reminders, uploads, devices):
+    listed and read, never added or changed by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class RevertRefused(Exception):
     """A version may not be written back; `message` says why, in the admin's words."""
 

@@ -30,6 +30,7 @@ from livelihood.accounts.roles import (
     is_coordinator,
     unit_of,
 )
+from livelihood.accounts.scope import RecordAdminMixin
 from livelihood.data import figures, import_templates, reading
 from livelihood.data.models import ImportUpload
 from livelihood.data.plan_import import PlanResource, plan_import
@@ -488,7 +489,7 @@ class PlanImportAdmin(SpreadsheetImportMixin):
 
 
 @admin.register(ImportUpload)
-class ImportUploadAdmin(admin.ModelAdmin):
+class ImportUploadAdmin(RecordAdminMixin, admin.ModelAdmin):
     """Files waiting between preview and confirmation: the office sees who uploaded what and
     may delete one; nothing is added or changed here. Lead units do not see this list."""
 
@@ -516,9 +517,3 @@ class ImportUploadAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._office(request) and super().has_delete_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

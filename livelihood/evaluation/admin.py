@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from livelihood.accounts.scope import user_is_unscoped
+from livelihood.accounts.scope import RecordAdminMixin, user_is_unscoped
 from livelihood.evaluation import scoring, workbook
 from livelihood.evaluation import services as evaluation
 from livelihood.evaluation.models import (
@@ -332,7 +332,7 @@ class ManualScoresForm(forms.Form):
 
 
 @admin.register(EvaluationScore)
-class EvaluationScoreAdmin(admin.ModelAdmin):
+class EvaluationScoreAdmin(RecordAdminMixin, admin.ModelAdmin):
     """The stored scores: computed ones as the round's close wrote them, with their inputs;
     manual ones as entered (on the round's 人工评定 page). Never typed in here."""
 
@@ -350,12 +350,6 @@ class EvaluationScoreAdmin(admin.ModelAdmin):
         "entered_at",
     ]
     exclude = ["inputs"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -431,7 +425,7 @@ def _key(party) -> str:
 
 
 @admin.register(PeerReview)
-class PeerReviewAdmin(admin.ModelAdmin):
+class PeerReviewAdmin(RecordAdminMixin, admin.ModelAdmin):
     """Every rating with its rater: the coordinating office's view alone (to follow up on a
     party that has not rated, or a rating that looks like retaliation). Ratings are given on
     the `rate/` page, not here."""
@@ -466,12 +460,6 @@ class PeerReviewAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return user_is_unscoped(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

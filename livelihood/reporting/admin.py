@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from livelihood.accounts.scope import (
+    RecordAdminMixin,
     RevertRefused,
     UnitScopedAdmin,
     confine,
@@ -514,7 +515,7 @@ class MilestoneAdmin(ReportLockedAdmin):
 
 
 @admin.register(ReminderLog)
-class ReminderLogAdmin(admin.ModelAdmin):
+class ReminderLogAdmin(RecordAdminMixin, admin.ModelAdmin):
     """Reminders sent by `send_reminders`: a record, never typed in (the office reads all; a
     lead unit its own)."""
 
@@ -529,9 +530,3 @@ class ReminderLogAdmin(admin.ModelAdmin):
             return queryset
         unit = user_unit(request)
         return queryset.filter(unit=unit) if unit is not None else queryset.none()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

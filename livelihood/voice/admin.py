@@ -23,6 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from livelihood.accounts.scope import (
+    RecordAdminMixin,
     UnitScopedAdmin,
     confine,
     user_is_unscoped,
@@ -297,7 +298,7 @@ class FeedbackAdmin(UnitScopedAdmin):
 # Satisfaction votes
 # ------------------------------------------------------------------------------
 @admin.register(SatisfactionVote)
-class SatisfactionVoteAdmin(admin.ModelAdmin):
+class SatisfactionVoteAdmin(RecordAdminMixin, admin.ModelAdmin):
     """Read-only: votes come from residents. The office may delete votes it judges forged."""
 
     list_display = ["item", "month", "rating", "aware", "created_at"]
@@ -310,12 +311,6 @@ class SatisfactionVoteAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return queryset if user_is_unscoped(request) else queryset.none()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # ------------------------------------------------------------------------------
