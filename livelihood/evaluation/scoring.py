@@ -54,13 +54,9 @@ Kind = EvaluationCriterion.Kind
 # Pure arithmetic
 # ------------------------------------------------------------------------------
 def schedule_score(progress_: Decimal | None, expected: Decimal | None) -> Decimal | None:
-    """Progress against 序时进度: progress ÷ expected, 100 at or ahead of schedule; None when
-    nothing can be measured. Before anything is expected, any measurable progress is 100."""
-    if progress_ is None:
-        return None
-    if not expected:
-        return HUNDRED
-    return min(progress_ / expected, Decimal(1)) * HUNDRED
+    """推进进度 in points: the share of 序时进度 reached (progress.schedule_share) × 100."""
+    share = progress.schedule_share(progress_, expected)
+    return None if share is None else share * HUNDRED
 
 
 def rounded(value: Decimal | None) -> Decimal | None:

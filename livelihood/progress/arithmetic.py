@@ -282,6 +282,17 @@ def status(
     return Status.ON_TRACK
 
 
+def schedule_share(progress: Decimal | None, expected: Decimal | None) -> Decimal | None:
+    """How much of 序时进度 is reached: progress ÷ expected, capped at 1 (at or ahead of
+    schedule); 1 before anything is expected; None when nothing can be measured. Evaluation
+    scores a unit's 推进进度 by it."""
+    if progress is None:
+        return None
+    if not expected:
+        return ONE
+    return min(progress / expected, ONE)
+
+
 def due_date(month: datetime.date, due_day: int) -> datetime.date:
     """A month's report is due by `due_day` of the following month."""
     return add_months(month, 1).replace(day=due_day)
