@@ -7,6 +7,7 @@ from decimal import Decimal
 import hypothesis
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 
 from livelihood.models import (
     Domain,
@@ -20,6 +21,16 @@ from livelihood.models import (
     Street,
 )
 from livelihood.operations import publication
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_at_once():
+    """Background tasks (the page warm-up, reminder mails) run when they are enqueued, in the
+    test's own process: Django's immediate backend (issue 16)."""
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

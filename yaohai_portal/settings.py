@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     # replaces the plugin's own device admin, which must have been registered first.
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Background work (issue 16): Django's tasks framework, backported, and its database
+    # backend (the tasks wait in a table; `manage.py db_worker` runs them).
+    "django_tasks",
+    "django_tasks_db",
     "livelihood",
 ]
 
@@ -433,6 +437,22 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 3000},
         }
     }
+
+# Background work (issue 16): the page-cache warm-up after each publication and the reminder
+# mails. The database backend keeps the queue in the portal's own database, so `make run`
+# needs no other server; `manage.py db_worker` runs what is queued (docs/deploy.md). The tests
+# run every task at once (tests/conftest.py). TASKS_BACKEND=immediate does that here too.
+# https://github.com/RealOrangeOne/django-tasks
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database").strip() or "database"
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND 应为 {' 或 '.join(_TASK_BACKENDS)}，实际为 {TASKS_BACKEND!r}。"
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
 # Serve rendered public pages from the cache above (false: every request renders the page).
 PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
