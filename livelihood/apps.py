@@ -15,6 +15,11 @@ class LivelihoodConfig(AppConfig):
         from livelihood.operations import signals
 
         signals.connect()
+        # Every change the progress arithmetic reads marks its plan's stored snapshot to be
+        # written again (livelihood/snapshots/build.py).
+        from livelihood.snapshots import build as snapshots
+
+        snapshots.connect()
         post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")
         # The staff groups and their exact permissions, after every migrate
         # (livelihood/accounts/roles.py).

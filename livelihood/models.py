@@ -11,6 +11,7 @@ looks for them and where `from livelihood.models import X` keeps finding them.
     livelihood/data/models.py        import uploads awaiting confirmation
     livelihood/voice/models.py       satisfaction votes, feedback, the publicity calendar
     livelihood/evaluation/models.py  evaluation rounds, criteria, scores, peer reviews
+    livelihood/snapshots/models.py   the stored progress snapshot (issue 16)
 
 Every module is inside the `livelihood` package, so every model's app label is still
 `livelihood`: tables, migrations, permissions and content types are unchanged. The
@@ -49,6 +50,7 @@ from livelihood.reporting.models import (
     MonthlyReport,
     ReminderLog,
 )
+from livelihood.snapshots.models import ItemSnapshot, RollupSnapshot, SnapshotBuild
 from livelihood.voice.models import (
     Feedback,
     HistoricalFeedback,
@@ -73,6 +75,7 @@ __all__ = [
     "ImportUpload",
     "Indicator",
     "Item",
+    "ItemSnapshot",
     "LeadUnit",
     "Milestone",
     "MonthlyReport",
@@ -83,7 +86,9 @@ __all__ = [
     "PublicationVersion",
     "PublicityMonth",
     "ReminderLog",
+    "RollupSnapshot",
     "SatisfactionVote",
+    "SnapshotBuild",
     "StaffProfile",
     "Street",
     "TwoFactorDevice",

@@ -38,6 +38,7 @@ from livelihood.plan.parsing import (
     parse_decimal,
 )
 from livelihood.reporting.models import Figure, MonthlyReport
+from livelihood.snapshots import build as snapshots
 
 State = MonthlyReport.State
 
@@ -453,6 +454,9 @@ class PlanResource(resources.ModelResource):
                 f"超过文件所列的 {self.plan.declared_item_count} 项；"
                 "请检查事项编号是否写错。"
             )
+        # Weights, targets and indicators feed the progress: its stored snapshot is written
+        # in the import's own transaction (rolled back with a dry run).
+        snapshots.write_pending()
         super().after_import(dataset, result, **kwargs)
 
     def report_labels(self):

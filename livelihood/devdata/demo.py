@@ -35,6 +35,7 @@ from livelihood.devdata.demo_profiles import YEAR
 from livelihood.devdata.demo_progress import DemoBuilder
 from livelihood.plan.models import Indicator, Item, LeadUnit, Milestone, Plan
 from livelihood.reporting.models import Figure, MonthlyReport
+from livelihood.snapshots import build as snapshots
 
 DEFAULT_SEED = 2024
 
@@ -121,6 +122,8 @@ def demo_load(*, through: datetime.date | None = None, seed: int = DEFAULT_SEED)
     accounts, users = _accounts_create()
     builder = DemoBuilder(plan=plan, through=through, rng=random.Random(seed), users=users)
     builder.build()
+    # The builder writes in bulk (no signals): the stored progress snapshot, written here.
+    snapshots.write(plan)
 
     items = Item.objects.filter(plan=plan).with_progress()
     statuses = Counter(item.snapshot.status for item in items)
@@ -165,6 +168,7 @@ def demo_remove() -> Counter:
     users = get_user_model().objects.filter(staff_profile__is_demo=True)
     counts["users"] = users.count()
     users.delete()
+    snapshots.write_pending()
     return counts
 
 

@@ -37,6 +37,8 @@ from livelihood.plan.models import (
 )
 from livelihood.progress import arithmetic as progress
 from livelihood.reporting.models import Figure, MonthlyReport
+from livelihood.snapshots import build as snapshots
+from livelihood.snapshots.models import ItemSnapshot, RollupSnapshot, SnapshotBuild
 
 DOCUMENT = "规模测试数据（非真实文件）"
 CODE_PREFIX = "scale-"
@@ -129,6 +131,8 @@ def scale_generate(spec: Spec) -> Result:
             )
         result = Result(spec)
         ScaleBuilder(spec, result).build()
+        # Written in bulk (no signals): each plan's stored progress snapshot, written here.
+        snapshots.rebuild(Plan.objects.filter(year__range=(spec.first_year, spec.last_year)))
         publication_bump()
     analyze()
     result.seconds = time.monotonic() - started
@@ -163,6 +167,10 @@ def scale_remove() -> Counter:
         plans = scale_plans()
         items = Item.objects.filter(plan__in=plans)
         steps = (
+            # The stored snapshots first: plain DELETEs do not cascade.
+            ("snapshots", ItemSnapshot.objects.filter(plan__in=plans)),
+            ("snapshot_rollups", RollupSnapshot.objects.filter(plan__in=plans)),
+            ("snapshot_builds", SnapshotBuild.objects.filter(plan__in=plans)),
             ("figures", Figure.objects.filter(report__item__in=items)),
             ("milestones", Milestone.objects.filter(item__in=items)),
             ("reports", MonthlyReport.objects.filter(item__in=items)),

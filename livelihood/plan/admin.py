@@ -37,6 +37,7 @@ from livelihood.progress import arithmetic as progress
 from livelihood.progress.selectors import items_rollup
 from livelihood.reporting import services
 from livelihood.reporting.models import MonthlyReport
+from livelihood.snapshots.admin import WritesSnapshot
 
 confine(Item, "lead_unit")
 confine(Indicator, "item__lead_unit")
@@ -86,7 +87,7 @@ class KeepsApprovedData:
 
 
 @admin.register(Plan)
-class PlanAdmin(KeepsApprovedData, admin.ModelAdmin):
+class PlanAdmin(WritesSnapshot, KeepsApprovedData, admin.ModelAdmin):
     """Plans, and next year's: "复制为下一年度计划" starts a draft from the selected plan
     (plans.plan_copy); the draft is invisible to residents until 已发布 is ticked (or the
     publish action runs)."""
@@ -210,7 +211,7 @@ class MilestoneInline(UnitScopedInline):
 
 
 @admin.register(Item)
-class ItemAdmin(KeepsApprovedData, PlanImportAdmin, UnitScopedAdmin):
+class ItemAdmin(WritesSnapshot, KeepsApprovedData, PlanImportAdmin, UnitScopedAdmin):
     unit_path = "lead_unit"
     approved_lookup = "item"
     inlines = [IndicatorInline, MilestoneInline]
@@ -256,14 +257,14 @@ class PlannedValueInline(UnitScopedInline):
 
 
 @admin.register(PlannedValue)
-class PlannedValueAdmin(UnitScopedAdmin):
+class PlannedValueAdmin(WritesSnapshot, UnitScopedAdmin):
     unit_path = "indicator__item__lead_unit"
     list_display = ["indicator", "month", "value"]
     list_select_related = ["indicator__item"]
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(KeepsApprovedData, UnitScopedAdmin):
+class IndicatorAdmin(WritesSnapshot, KeepsApprovedData, UnitScopedAdmin):
     unit_path = "item__lead_unit"
     approved_lookup = "figures__indicator"
     inlines = [PlannedValueInline]

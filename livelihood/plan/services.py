@@ -15,6 +15,7 @@ import datetime
 from django.db import transaction
 
 from livelihood.plan.models import Domain, Indicator, Item, Milestone, Plan, PlannedValue
+from livelihood.snapshots import build as snapshots
 
 
 class PlanCopyError(Exception):
@@ -101,4 +102,5 @@ def plan_copy(*, source_year: int, target_year: int, planned_values: bool = Fals
                 planned_on=shift_year(milestone.planned_on, years),
                 is_demo=milestone.is_demo,
             )
+    snapshots.write_pending()
     return plan

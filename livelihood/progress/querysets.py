@@ -169,6 +169,27 @@ class ItemQuerySet(models.QuerySet):
         )
 
 
+def reported_counts(plans, today: datetime.date, published_by=None) -> dict[int, int]:
+    """{item id: months reported} over the plans' items, as `with_progress()` counts them for
+    the overdue flag (`_reported_count`), in one query: the reports submitted or approved for
+    the plan year's months from the month of issue up to the last month due by `today`."""
+    due_until = progress.last_due_month(today, settings.REPORT_DUE_DAY)
+    condition = Q()
+    for plan in plans:
+        condition |= Q(
+            item__plan=plan,
+            month__gte=plan.first_month,
+            month__year=plan.year,
+            month__lte=due_until,
+        )
+    if not condition:
+        return {}
+    reports = model("MonthlyReport").objects.filter(condition, state__in=REPORTED_STATES)
+    if published_by is not None:
+        reports = reports.filter(submitted_at__lte=published_by)
+    return dict(reports.order_by().values_list("item_id").annotate(n=Count("pk")))
+
+
 def tolerance() -> Decimal:
     """How far under 序时进度 an item may be before it is 滞后, as a fraction."""
     return Decimal(settings.PROGRESS_TOLERANCE_POINTS) / 100

@@ -9,7 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -22,18 +22,20 @@ from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
 from livelihood.progress.selectors import (
     Submissions,
-    data_month,
     item_trend,
-    items_rollup,
     month_end_moment,
     plan_months,
 )
 from livelihood.public import charts, pages
 from livelihood.public.forms import SearchForm
 from livelihood.reporting.models import Figure, MonthlyReport
+from livelihood.snapshots import read as snapshots
+from livelihood.snapshots.models import RollupSnapshot
 from livelihood.voice import satisfaction
 from livelihood.voice import services as voice
 from livelihood.voice.models import Feedback
+
+Scope = RollupSnapshot.Scope
 
 
 # ------------------------------------------------------------------------------
@@ -68,8 +70,8 @@ def home(request, year=None):
     plan = plans.first() if year is None else get_object_or_404(plans, year=year)
     if plan is None:
         return render(request, "livelihood/empty.html")
-    month = data_month(plan)
-    items = _items(plan, month=month)
+    standing = snapshots.current(plan, indicators=False)
+    items = standing.items
     by_domain = defaultdict(list)
     for item in items:
         by_domain[item.domain_id].append(item)
@@ -77,7 +79,7 @@ def home(request, year=None):
         {
             "domain": domain,
             "items": by_domain[domain.pk],
-            "rollup": items_rollup(by_domain[domain.pk]),
+            "rollup": standing.rollup(by_domain[domain.pk], Scope.DOMAIN, domain.pk),
         }
         for domain in plan.domains.all()
     ]
@@ -92,9 +94,9 @@ def home(request, year=None):
         "plan": plan,
         "publicity": pages.publicity_now(plan, this_month),
         "domains": domains,
-        "overall": items_rollup(items),
+        "overall": standing.rollup(items),
         "loaded_count": len(items),
-        "data_month": month,
+        "data_month": standing.data_month,
         "latest": latest,
         "units": LeadUnit.objects.filter(items__plan=plan).distinct().order_by("order", "code"),
         "streets": Street.objects.all(),
@@ -113,14 +115,13 @@ def domain_detail(request, year, number):
         number=number,
     )
     plan = domain.plan
-    month = data_month(plan)
-    items = _items(plan, month=month, domain=domain)
+    standing = snapshots.current(plan, domain=domain)
     context = {
         "plan": plan,
         "domain": domain,
-        "items": items,
-        "rollup": items_rollup(items),
-        "data_month": month,
+        "items": standing.items,
+        "rollup": standing.rollup(standing.items, Scope.DOMAIN, domain.pk),
+        "data_month": standing.data_month,
     }
     return render(request, "livelihood/domain_detail.html", context)
 
@@ -233,8 +234,8 @@ def _trend(item, indicators, milestones, reports, totals):
 def unit_detail(request, year, code):
     plan = _plan(year)
     unit = get_object_or_404(LeadUnit, code=code)
-    month = data_month(plan)
-    items = _items(plan, month=month, lead_unit=unit)
+    standing = snapshots.current(plan, lead_unit=unit)
+    items = standing.items
     partner_items = list(plan.items.filter(partner_units=unit).select_related("plan"))
     submissions = Submissions(MonthlyReport.objects.filter(item__plan=plan, item__lead_unit=unit))
     due = progress.due_months(
@@ -252,9 +253,9 @@ def unit_detail(request, year, code):
         "items": items,
         "rows": list(zip(items, per_item, strict=True)),
         "partner_items": partner_items,
-        "rollup": items_rollup(items),
+        "rollup": standing.rollup(items, Scope.UNIT, unit.pk),
         "punctuality": punctual,
-        "data_month": month,
+        "data_month": standing.data_month,
     }
     return render(request, "livelihood/unit_detail.html", context)
 
@@ -272,8 +273,7 @@ def street_detail(request, year, code):
         if indicator_id not in latest or latest[indicator_id][0] < month:
             latest[indicator_id] = (month, value)
     item_ids = {item_id for _, item_id, _, _ in figures}
-    month = data_month(plan)
-    items = _items(plan, month=month, pk__in=item_ids)
+    standing = snapshots.current(plan, pk__in=item_ids)
     rows = [
         {
             "item": item,
@@ -287,9 +287,9 @@ def street_detail(request, year, code):
                 if indicator.pk in latest
             ],
         }
-        for item in items
+        for item in standing.items
     ]
-    context = {"plan": plan, "street": street, "rows": rows, "data_month": month}
+    context = {"plan": plan, "street": street, "rows": rows, "data_month": standing.data_month}
     return render(request, "livelihood/street_detail.html", context)
 
 
@@ -299,8 +299,7 @@ def street_detail(request, year, code):
 def search(request, year):
     plan = _plan(year)
     form = SearchForm(request.GET or None, plan=plan)
-    month = data_month(plan)
-    items, searched = [], False
+    items, searched, month = [], False, None
     if form.is_valid():
         searched = any(form.cleaned_data.values())
         filters = Q()
@@ -323,7 +322,8 @@ def search(request, year):
                 "indicators__figures__report__"
             )
         ids = plan.items.filter(filters).values("pk")
-        items = _items(plan, month=month, pk__in=ids)
+        standing = snapshots.current(plan, pk__in=ids)
+        items, month = standing.items, standing.data_month
         if data["status"]:
             wanted = data["status"]
             items = [
@@ -334,7 +334,7 @@ def search(request, year):
         "form": form,
         "items": items,
         "searched": searched,
-        "data_month": month,
+        "data_month": snapshots.plan_data_month(plan) if month is None else month,
     }
     return render(request, "livelihood/search.html", context)
 
@@ -361,20 +361,12 @@ def month_detail(request, year, month):
         raise Http404("该月份不在计划期内或尚未到来")
     published_by = month_end_moment(chosen)
     previous_month = progress.add_months(chosen, -1)
-    # The data month of each view is asked once; left to with_progress() it would be asked
-    # again for every item.
-    shown_month = data_month(plan, published_by)
-    items = _items(plan, month=shown_month, published_by=published_by, today=published_by.date())
+    standing = snapshots.published(plan, chosen, indicators=False)
+    items = standing.items
     if previous_month in months:
-        earlier_by = month_end_moment(previous_month)
         earlier = {
             item.pk: item
-            for item in _items(
-                plan,
-                month=data_month(plan, earlier_by),
-                published_by=earlier_by,
-                today=earlier_by.date(),
-            )
+            for item in snapshots.published(plan, previous_month, indicators=False).items
         }
     else:
         earlier = {}
@@ -408,9 +400,9 @@ def month_detail(request, year, month):
         if progress.add_months(chosen, 1) in months
         else None,
         "rows": rows,
-        "overall": items_rollup(items),
+        "overall": standing.rollup(items),
         "changed": changed,
-        "data_month": shown_month,
+        "data_month": standing.data_month,
     }
     return render(request, "livelihood/month_detail.html", context)
 
@@ -422,29 +414,16 @@ def plan_list(request):
     """The current plan and every past one with its final standing (the latest approved
     figures of each), in a fixed number of queries whatever the number of years."""
     plans = list(Plan.objects.published())
-    items = (
-        Item.objects.filter(plan__in=plans)
-        .with_progress()
-        .order_by("plan", "domain__number", "order", "code")
-    )
-    by_plan = defaultdict(list)
-    for item in items:
-        by_plan[item.plan_id].append(item)
-    months = dict(
-        MonthlyReport.objects.filter(approved_q(), item__plan__in=plans)
-        .order_by()
-        .values_list("item__plan")
-        .annotate(m=Max("month"))
-    )
+    standings = snapshots.plan_rollups(plans)
     rounds = defaultdict(list)
     for round_ in pages.rounds_of(plans):
         rounds[round_.plan_id].append(round_)
     rows = [
         {
             "plan": plan,
-            "rollup": items_rollup(by_plan[plan.pk]),
-            "loaded_count": len(by_plan[plan.pk]),
-            "data_month": months.get(plan.pk),
+            "rollup": standings[plan.pk][0],
+            "loaded_count": standings[plan.pk][2],
+            "data_month": standings[plan.pk][1],
             "rounds": rounds[plan.pk],
         }
         for plan in plans

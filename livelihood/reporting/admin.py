@@ -40,6 +40,7 @@ from livelihood.reporting.forms import (
     figure_formset,
 )
 from livelihood.reporting.models import Figure, MonthlyReport, ReminderLog
+from livelihood.snapshots.admin import WritesSnapshot
 from livelihood.voice import services as voice
 
 State = MonthlyReport.State
@@ -426,7 +427,7 @@ class WorkflowRevertMixin:
 
 
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(WorkflowRevertMixin, ReportWorkflowAdmin, UnitScopedAdmin):
+class MonthlyReportAdmin(WritesSnapshot, WorkflowRevertMixin, ReportWorkflowAdmin, UnitScopedAdmin):
     """The change view is the monthly report form and the add view opens a month
     (ReportWorkflowAdmin, above); figures and milestones are entered there, through services."""
 
@@ -454,7 +455,7 @@ class MonthlyReportAdmin(WorkflowRevertMixin, ReportWorkflowAdmin, UnitScopedAdm
     ]
 
 
-class ReportLockedAdmin(WorkflowRevertMixin, UnitScopedAdmin):
+class ReportLockedAdmin(WritesSnapshot, WorkflowRevertMixin, UnitScopedAdmin):
     """Figures and milestones an approved report carries are locked with it: not changed and
     not deleted, judged on the rows as stored (services.ensure_editable) when the write
     happens, for single rows and bulk actions alike."""

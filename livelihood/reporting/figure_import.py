@@ -35,6 +35,7 @@ from livelihood.reporting.services import (
     user_label,
     validation_message,
 )
+from livelihood.snapshots import build as snapshots
 
 State = MonthlyReport.State
 
@@ -160,4 +161,7 @@ def reports_import_figures(
             list(reports.values()), update=True, default_user=user, default_change_reason="保存"
         )
         publication_bump()
+        # Drafts' figures count for nothing yet; a stored snapshot the import made stale (a
+        # plan edited in the same transaction) is written with it all the same.
+        snapshots.write_pending()
     return reports

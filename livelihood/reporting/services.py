@@ -48,6 +48,7 @@ from livelihood.reporting.figures import (
     projected_snapshot,
 )
 from livelihood.reporting.models import Figure, MonthlyReport
+from livelihood.snapshots import build as snapshots
 
 State = MonthlyReport.State
 
@@ -183,10 +184,13 @@ def _claim(report, *, user, version: int | None, states: Iterable[str], refusal:
 
 
 def _save(row, reason: str = ""):
-    """The ordinary save after the conditional UPDATE: signals and a history row."""
+    """The ordinary save after the conditional UPDATE: signals and a history row; and, in the
+    same transaction, the stored progress snapshot of what the change touched (approving or
+    reopening a report, a milestone or figure of an approved one)."""
     if reason:
         row._change_reason = reason[:CHANGE_REASON_LENGTH]
     row.save()
+    snapshots.write_pending()
 
 
 # ------------------------------------------------------------------------------

@@ -13,9 +13,12 @@ from livelihood.models import (
     Feedback,
     Figure,
     ImportUpload,
+    ItemSnapshot,
     PeerReview,
     ReminderLog,
+    RollupSnapshot,
     SatisfactionVote,
+    SnapshotBuild,
     StaffProfile,
     TwoFactorDevice,
 )
@@ -36,6 +39,10 @@ NOT_ADDED_IN_ADMIN = {
     SatisfactionVote,
     # Each person enrols their own phone on the 两步验证 page; the office only resets.
     TwoFactorDevice,
+    # The stored progress snapshot: written by the portal on every publication.
+    SnapshotBuild,
+    ItemSnapshot,
+    RollupSnapshot,
 }
 
 

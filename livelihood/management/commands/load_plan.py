@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from livelihood.plan.models import Plan
+from livelihood.snapshots import build as snapshots
 
 FIXTURE_DIR = settings.BASE_DIR / "fixtures"
 
@@ -43,6 +44,9 @@ class Command(BaseCommand):
         plan = Plan.objects.filter(year=year).first()
         if plan is None:
             raise CommandError(f"{path.name} 中没有 {year} 年度的计划。")
+        # loaddata commits on its own; its saves were written into the snapshot after that
+        # commit (livelihood/snapshots/build.py). Written once more here, plainly.
+        snapshots.write(plan)
         self.stdout.write(
             self.style.SUCCESS(
                 f"{'已按文件更新' if existed else '已载入'}《{plan.title}》："

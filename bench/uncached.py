@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""
+The public pages rendered one request at a time with the page cache off, in one process
+(Django's test client, the whole middleware stack, DEBUG off): what a cache miss costs, read
+from the stored progress snapshot (issue 16), against the about page in the same run.
+
+    .venv/bin/python bench/uncached.py --sqlite /tmp/scale10.sqlite3     # an existing data set
+    .venv/bin/python bench/uncached.py                                 # generates 10 years
+
+Without --sqlite (or --database-url) it migrates a temporary SQLite file and generates the
+scale data (`generate_scale_data`, ten plan years). For each page it makes --warmup requests,
+then --repeat timed ones, and prints the median and p90 in milliseconds, the ratio to the
+about page's median, the queries per request, and the targets of issue 16: home ≤ 8 ms and
+≤ 2 × about, every other page ≤ 3 × about. `--afresh` times the same pages computing progress
+afresh (the snapshot bypassed), as before issue 16, for the ratio between the two.
+Results also go to var/bench/ as JSON.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def pages(year):
+    return {
+        "about": "/about/",
+        "home": "/",
+        "domain": f"/{year}/domains/1/",
+        "item": f"/{year}/items/1-1/",
+        "unit": f"/{year}/units/scale-u01/",
+        "street": f"/{year}/streets/scale-s01/",
+        "search": f"/{year}/search/?q=%E4%BA%8B%E9%A1%B9",
+        "search landing": f"/{year}/search/",
+        "month view": f"/{year}/months/{year}-06/",
+        "plan list": "/plans/",
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sqlite", help="an existing SQLite file with the scale data")
+    parser.add_argument("--database-url", help="an existing PostgreSQL database instead")
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--afresh", action="store_true", help="also time progress computed afresh")
+    args = parser.parse_args()
+
+    env = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench-" + "x" * 50}
+    env["PUBLIC_PAGE_CACHE"] = "false"
+    env["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    else:
+        path = args.sqlite
+        if path is None:
+            path = str(Path(tempfile.mkdtemp(prefix="bench-uncached-")) / "scale.sqlite3")
+        env["SQLITE_PATH"] = path
+    os.environ.update(env)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    if not args.sqlite and not args.database_url:
+        subprocess.run([*manage, "migrate", "-v0"], check=True, cwd=ROOT)
+        subprocess.run(
+            [*manage, "generate_scale_data", "--years", str(args.years)], check=True, cwd=ROOT
+        )
+
+    # Hashed static names, as production serves them (DEBUG off needs the manifest).
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True, cwd=ROOT)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yaohai_portal.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from livelihood.plan.models import Plan
+    from livelihood.snapshots import read
+
+    year = Plan.objects.published().first().year
+    client = Client()
+
+    def run(label):
+        rows = {}
+        for name, url in pages(year).items():
+            for _ in range(args.warmup):
+                assert client.get(url).status_code == 200, url
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, url
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            times.sort()
+            rows[name] = {
+                "median_ms": statistics.median(times),
+                "p90_ms": times[int(len(times) * 0.9) - 1],
+                "queries": len(queries),
+            }
+        about = rows["about"]["median_ms"]
+        print(f"\n{label} ({connection.vendor}, plan year {year}, {args.repeat} requests each)")
+        print(f"{'page':<16}{'median ms':>10}{'p90 ms':>9}{'× about':>9}{'queries':>9}  target")
+        for name, row in rows.items():
+            ratio = row["median_ms"] / about
+            row["ratio_to_about"] = ratio
+            if name == "about":
+                target = ""
+            elif name == "home":
+                ok = row["median_ms"] <= 8 and ratio <= 2
+                target = f"≤ 8 ms and ≤ 2 × about: {'met' if ok else 'MISSED'}"
+            else:
+                target = f"≤ 3 × about: {'met' if ratio <= 3 else 'MISSED'}"
+            print(
+                f"{name:<16}{row['median_ms']:>10.2f}{row['p90_ms']:>9.2f}{ratio:>9.2f}"
+                f"{row['queries']:>9}  {target}"
+            )
+        return rows
+
+    results = {"stored": run("Read from the stored snapshot")}
+    if args.afresh:
+        original = read._build
+        read._build = lambda plan: None  # every plan read as if it had no snapshot
+        try:
+            results["afresh"] = run("Computed afresh (the snapshot bypassed)")
+        finally:
+            read._build = original
+        for name in results["stored"]:
+            speedup = results["afresh"][name]["median_ms"] / results["stored"][name]["median_ms"]
+            results["stored"][name]["speedup"] = speedup
+        print(
+            "\nafresh ÷ stored: "
+            + ", ".join(f"{n} {r['speedup']:.1f}×" for n, r in results["stored"].items())
+        )
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    name = out / f"uncached-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    name.write_text(json.dumps({"vendor": connection.vendor, "year": year, **results}, indent=2))
+    print(f"\n→ {name.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""
+Reading the stored snapshot for a page: a plan's items with their progress, and the roll-ups,
+in a fixed number of plain queries and no arithmetic beyond the 逾期未报 flag.
+
+`current(plan)` is the plan as it stands (its data month, every approval so far);
+`published(plan, month)` is the plan as residents saw it at the end of `month` (the month
+views). Both return a `Standing`; its items carry their snapshot where `Item.snapshot` looks
+for it, and their indicators the district totals shown, so templates read them as before.
+
+When a plan has no stored snapshot yet, or this connection has changed it and not written it
+(livelihood/snapshots/build.py: `is_pending`), the same Standing is computed afresh through
+`with_progress()`: a page is never shown numbers older than the data it reads.
+
+The 逾期未报 flag is the one part read afresh on every page: it depends on today (a report
+falls due on a day, not on a publication), and costs one grouped query.
+"""
+
+import dataclasses
+import datetime
+
+from django.conf import settings
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from livelihood.progress import arithmetic as progress
+from livelihood.progress.querysets import approved_q, model, reported_counts
+from livelihood.progress.selectors import data_month, items_rollup, month_end_moment
+from livelihood.snapshots.build import (
+    decode_item,
+    decode_month,
+    decode_rollup,
+    decode_values,
+    is_pending,
+)
+from livelihood.snapshots.models import ItemSnapshot, RollupSnapshot, SnapshotBuild, View
+
+Scope = RollupSnapshot.Scope
+ORDER = ("domain__number", "order", "code")
+
+
+@dataclasses.dataclass
+class Standing:
+    """A plan's items (in reading order, each with its snapshot) at a data month."""
+
+    plan: object
+    data_month: datetime.date | None
+    items: list
+    stored: bool
+    rollups: dict = dataclasses.field(default_factory=dict)  # (scope, key) -> stored body
+
+    def rollup(self, items, scope=Scope.PLAN, key=None) -> progress.Rollup:
+        """The roll-up of `items`, which are the scope's items (the plan's, a domain's…): the
+        stored one, with the overdue count of those items; computed when nothing is stored."""
+        if not self.stored:
+            return items_rollup(items)
+        body = self.rollups.get((scope, self.plan.pk if key is None else key))
+        overdue = sum(1 for item in items if item.overdue)
+        if body is None:
+            return dataclasses.replace(progress.rollup(()), overdue=overdue)
+        return decode_rollup(body, overdue)
+
+
+def _build(plan):
+    if is_pending(plan.pk):
+        return None
+    return SnapshotBuild.objects.filter(plan=plan).first()
+
+
+def plan_data_month(plan) -> datetime.date | None:
+    """The plan's data month (数据截至), from its stored snapshot when there is one."""
+    build = _build(plan)
+    return data_month(plan) if build is None else build.data_month
+
+
+def current(
+    plan, *, today: datetime.date | None = None, indicators: bool = True, **filters
+) -> Standing:
+    """The plan's items matching `filters` as the plan stands: measured at its data month.
+    `indicators=False` for a page that shows none (the items' progress alone)."""
+    build = _build(plan)
+    if build is None or build.data_month is None:
+        month = data_month(plan)
+        return Standing(plan, month, _afresh(plan, filters, month), stored=False)
+    return _stored(
+        plan, View.AS_OF, build.data_month, build.data_month, None, today, filters, indicators
+    )
+
+
+def published(plan, month: datetime.date, *, indicators: bool = True, **filters) -> Standing:
+    """The plan as residents saw it at the end of `month`: only what had been approved by
+    then, measured at the data month of that moment."""
+    moment = month_end_moment(month)
+    build = _build(plan)
+    body = None
+    if build is not None:
+        body = (
+            RollupSnapshot.objects.filter(
+                plan=plan, view=View.PUBLISHED, month=month, scope=Scope.PLAN, key=plan.pk
+            )
+            .values_list("body", flat=True)
+            .first()
+        )
+    if body is None:
+        shown = data_month(plan, moment)
+        items = _afresh(plan, filters, shown, published_by=moment, today=moment.date())
+        return Standing(plan, shown, items, stored=False)
+    return _stored(
+        plan, View.PUBLISHED, month, decode_month(body), moment, moment.date(), filters, indicators
+    )
+
+
+def _afresh(plan, filters, month, **options):
+    return list(plan.items.filter(**filters).with_progress(month, **options).order_by(*ORDER))
+
+
+def _stored(plan, view, month, shown, published_by, today, filters, indicators) -> Standing:
+    items = plan.items.filter(**filters).select_related("domain", "lead_unit").order_by(*ORDER)
+    if indicators:
+        items = items.prefetch_related(
+            Prefetch("indicators", queryset=model("Indicator").objects.order_by("number"))
+        )
+    items = list(items)
+    rows = dict(
+        ItemSnapshot.objects.filter(plan=plan, view=view, month=month).values_list(
+            "item_id", "body"
+        )
+    )
+    if any(item.pk not in rows for item in items):  # written before the item existed
+        items = _afresh(plan, filters, shown, published_by=published_by, today=today)
+        return Standing(plan, shown, items, stored=False)
+    rollups = {
+        (scope, key): body
+        for scope, key, body in RollupSnapshot.objects.filter(
+            plan=plan, view=view, month=month
+        ).values_list("scope", "key", "body")
+    }
+    today = today or timezone.localdate()
+    due = progress.due_months(plan.first_month, plan.last_month, today, settings.REPORT_DUE_DAY)
+    reported = reported_counts([plan], today, published_by)
+    for item in items:
+        item.plan = plan
+        body = rows[item.pk]
+        overdue = progress.overdue(due, reported.get(item.pk, 0))
+        item.__dict__["_snapshot"] = decode_item(body, overdue)
+        if not indicators:
+            continue
+        values = decode_values(body)
+        for indicator in item.indicators.all():
+            indicator._latest_value, indicator._latest_month = values.get(
+                indicator.pk, (None, None)
+            )
+    return Standing(plan, shown, items, stored=True, rollups=rollups)
+
+
+def item_trend(item) -> dict[datetime.date, progress.ItemProgress] | None:
+    """The item's stored progress at each month of its plan up to the data month ({month:
+    ItemProgress}, the overdue flag False), or None when the plan's snapshot cannot be read."""
+    if _build(item.plan) is None:
+        return None
+    rows = ItemSnapshot.objects.filter(item=item, view=View.AS_OF).values_list("month", "body")
+    return {month: decode_item(body, False) for month, body in rows}
+
+
+def plan_rollups(plans, *, today: datetime.date | None = None):
+    """{plan id: (Rollup, data month, items loaded)} as each plan stands, for the list of every
+    year's plan; plans without a stored snapshot are computed afresh."""
+    today = today or timezone.localdate()
+    builds = {
+        b.plan_id: b
+        for b in SnapshotBuild.objects.filter(plan__in=plans, data_month__isnull=False)
+        if not is_pending(b.plan_id)
+    }
+    stored_plans = [p for p in plans if p.pk in builds]
+    result = {}
+    if stored_plans:
+        bodies = {}
+        for plan_id, month, body in RollupSnapshot.objects.filter(
+            plan__in=stored_plans, view=View.AS_OF, scope=Scope.PLAN
+        ).values_list("plan_id", "month", "body"):
+            if builds[plan_id].data_month == month:
+                bodies[plan_id] = body
+        reported = reported_counts(stored_plans, today)
+        overdue = {p.pk: 0 for p in stored_plans}
+        by_pk = {p.pk: p for p in stored_plans}
+        due = {
+            p.pk: progress.due_months(p.first_month, p.last_month, today, settings.REPORT_DUE_DAY)
+            for p in stored_plans
+        }
+        for item_id, plan_id in (
+            model("Item").objects.filter(plan__in=stored_plans).values_list("pk", "plan_id")
+        ):
+            overdue[plan_id] += progress.overdue(due[plan_id], reported.get(item_id, 0))
+        for plan_id, body in bodies.items():
+            rollup = decode_rollup(body, overdue[plan_id])
+            result[plan_id] = (rollup, builds[plan_id].data_month, rollup.total)
+        stored_plans = [by_pk[pk] for pk in bodies]
+    rest = [p for p in plans if p.pk not in result]
+    if rest:
+        items = model("Item").objects.filter(plan__in=rest).with_progress().order_by("plan", *ORDER)
+        grouped = {p.pk: [] for p in rest}
+        for item in items:
+            grouped[item.plan_id].append(item)
+        months = dict(
+            model("MonthlyReport")
+            .objects.filter(approved_q(), item__plan__in=rest)
+            .order_by()
+            .values_list("item__plan")
+            .annotate(m=Max("month"))
+        )
+        for plan in rest:
+            result[plan.pk] = (
+                items_rollup(grouped[plan.pk]),
+                months.get(plan.pk),
+                len(grouped[plan.pk]),
+            )
+    return result

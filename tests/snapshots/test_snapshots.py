@@ -1,0 +1,119 @@
+"""The stored progress snapshot (issue 16): written with what it reflects, read by the pages,
+and the same, number for number, as the arithmetic computed afresh."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from livelihood.reporting import services
+from livelihood.reporting.models import MonthlyReport
+from livelihood.snapshots import build, read, verify
+from livelihood.snapshots.models import ItemSnapshot, SnapshotBuild, View
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published(plan, make_item, make_indicator, report, milestone, other_unit):
+    """A plan with approved figures in two months, a milestone done, a second unit, and its
+    snapshot written as a service writes it."""
+    first = make_item(weight=2)
+    second = make_item(lead_unit=other_unit)
+    count = make_indicator(first, "1000")
+    rate = make_indicator(second, "90", kind="rate", unit="%")
+    report(first, "2024-05", {count: "300"})
+    june = report(first, "2024-06", {count: "700"})
+    report(second, "2024-06", {rate: "45"})
+    milestone(first, "2024-06-30", done_in=june)
+    milestone(first, "2024-11-30")
+    build.write_pending()
+    return plan, first, second, june
+
+
+def test_a_service_writes_the_snapshot_in_its_own_transaction(published, office):
+    plan, first, _, june = published
+    assert not build.is_pending(plan.pk)
+    assert SnapshotBuild.objects.get(plan=plan).data_month.isoformat() == "2024-06-01"
+    services.report_reopen(report=june, user=office, reason="数据有误")
+    # Written before the reopening committed: nothing left for the reader to compute afresh.
+    assert not build.is_pending(plan.pk)
+    assert verify.differences(plan) == []
+    current = read.current(plan, pk=first.pk)
+    assert current.stored
+    assert current.items[0].snapshot.progress_display == "30%"
+
+
+def test_stored_and_afresh_agree_on_every_view(published):
+    plan = published[0]
+    assert verify.differences(plan) == []
+    assert (
+        ItemSnapshot.objects.filter(plan=plan, view=View.PUBLISHED).count() == 2 * 9
+    )  # April (issued) to December
+
+
+PAGES = [
+    ("livelihood:home", ()),
+    ("livelihood:domain-detail", (2024, 1)),
+    ("livelihood:unit-detail", (2024, "rsj")),
+    ("livelihood:month-detail", (2024, "2024-06")),
+    ("livelihood:plan-list", ()),
+    ("livelihood:search", (2024,)),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), PAGES)
+def test_a_page_read_from_the_snapshot_is_the_page_computed_afresh(
+    client, published, monkeypatch, settings, name, args
+):
+    settings.PUBLIC_PAGE_CACHE = False
+    url = reverse(name, args=args)
+    query = {"q": "事项"} if name == "livelihood:search" else {}
+    stored = client.get(url, query)
+    assert stored.status_code == 200
+    monkeypatch.setattr(read, "_build", lambda plan: None)
+    afresh = client.get(url, query)
+    assert stored.content.decode() == afresh.content.decode()
+    if name not in ("livelihood:month-detail", "livelihood:plan-list"):
+        assert "70%" in stored.content.decode()  # the first item's 700 of 1000
+
+
+def test_a_change_not_yet_written_is_read_afresh(published, client, settings):
+    settings.PUBLIC_PAGE_CACHE = False
+    plan, _, _, june = published
+    # An edit straight to the database, as a migration or a shell would make it.
+    figure = june.figures.get()
+    figure.value = 900
+    figure.save()
+    assert build.is_pending(plan.pk)
+    assert not read.current(plan).stored
+    assert "90%" in client.get(reverse("livelihood:home")).content.decode()
+
+
+def test_verify_reports_each_difference_and_fails(published):
+    first = published[1]
+    row = ItemSnapshot.objects.get(item=first, view=View.AS_OF, month="2024-06-01")
+    row.body = {**row.body, "progress": "0.99"}
+    row.save()
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("verify_snapshots", stdout=out, stderr=err)
+    assert exit_.value.code == 1
+    assert "progress 快照为 '0.99'，应为 '0.7" in out.getvalue()
+    assert "1 处差异" in err.getvalue()
+    call_command("rebuild_snapshots", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("verify_snapshots", stdout=out)
+    assert "0 处差异" in out.getvalue()
+
+
+def test_approval_moves_the_data_month_for_every_item(published, office, report):
+    plan, first, _, _ = published
+    july = report(first, "2024-07", {first.indicators.get(): "800"}, state="submitted")
+    services.report_approve(report=july, user=office)
+    assert SnapshotBuild.objects.get(plan=plan).data_month.isoformat() == "2024-07-01"
+    standing = read.current(plan)
+    assert standing.stored and standing.data_month.isoformat() == "2024-07-01"
+    assert MonthlyReport.objects.get(pk=july.pk).state == "approved"
+    assert verify.differences(plan) == []
