@@ -180,7 +180,10 @@ class ReportWorkflowAdmin:
                 snapshot = projected_snapshot(report)
             except Item.DoesNotExist:  # pragma: no cover - the item was deleted meanwhile
                 snapshot = None
-        report.refresh_from_db()
+        # The stored row as it is now, with the item and its unit the page shows.
+        report.refresh_from_db(
+            from_queryset=MonthlyReport.objects.select_related("item__lead_unit")
+        )
         context = self._context(
             request,
             title=f"{report.item.code} {report.item.title} · {report.month:%Y年%-m月}",
