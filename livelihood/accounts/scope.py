@@ -26,6 +26,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -46,6 +47,20 @@ def confine(model, path: str):
 
 
 _SCOPE = "_livelihood_scope"
+
+
+class RelatedRowsFilter(admin.RelatedOnlyFieldListFilter):
+    """RelatedOnlyFieldListFilter's choices (the related rows among those the user may see:
+    a lead unit's own only), asked row by row with EXISTS. Django's asks for the DISTINCT
+    values of the whole change list's table, which on the figures (252,000 rows at ten plan
+    years) reads every row for a dozen streets; EXISTS stops at the first row of each."""
+
+    def field_choices(self, field, request, model_admin):
+        rows = model_admin.get_queryset(request).filter(**{self.field_path: OuterRef("pk")})
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False, limit_choices_to=Q(Exists(rows)), ordering=ordering
+        )
 
 
 class RecordAdminMixin:

@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 
 from livelihood.accounts.scope import (
     RecordAdminMixin,
+    RelatedRowsFilter,
     RevertRefused,
     UnitScopedAdmin,
     confine,
@@ -180,7 +181,10 @@ class ReportWorkflowAdmin:
                 snapshot = projected_snapshot(report)
             except Item.DoesNotExist:  # pragma: no cover - the item was deleted meanwhile
                 snapshot = None
-        report.refresh_from_db()
+        # The stored row as it is now, with the item and its unit the page shows.
+        report.refresh_from_db(
+            from_queryset=MonthlyReport.objects.select_related("item__lead_unit")
+        )
         context = self._context(
             request,
             title=f"{report.item.code} {report.item.title} · {report.month:%Y年%-m月}",
@@ -437,7 +441,7 @@ class MonthlyReportAdmin(WritesSnapshot, WorkflowRevertMixin, ReportWorkflowAdmi
         "state",
         "is_demo",
         "month",
-        ("item__lead_unit", admin.RelatedOnlyFieldListFilter),
+        ("item__lead_unit", RelatedRowsFilter),
     ]
     search_fields = ["item__code", "item__title"]
     list_select_related = ["item"]
@@ -499,7 +503,10 @@ class FigureAdmin(FigureImportAdmin, ReportLockedAdmin):
     unit_path = "report__item__lead_unit"
     list_display = ["indicator", "report", "street", "value"]
     list_select_related = ["indicator__item", "report__item", "street"]
-    list_filter = ["report__state", ("street", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["report__state", ("street", RelatedRowsFilter)]
+    # A filtered list would count every figure a second time for its "(N total)"; it offers
+    # 显示全部 instead, and the largest table is counted once per page.
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         # Figures are entered in the monthly report form (one page per item and month).

@@ -176,14 +176,16 @@ FigureFormSet = forms.formset_factory(
 )
 
 
-def figure_rows(report) -> list[dict]:
-    """The rows of the form, in reading order, with what is stored for this report."""
+def figure_rows(report, indicators=None, streets=None) -> list[dict]:
+    """The rows of the form, in reading order, with what is stored for this report.
+    `indicators` (the item's measured ones, in order) and `streets` spare the queries when
+    the caller holds them already."""
     stored = {(f.indicator_id, f.street_id): f for f in report.figures.all()}
-    streets = list(Street.objects.all())
+    streets = list(Street.objects.all()) if streets is None else streets
+    if indicators is None:
+        indicators = [i for i in report.item.indicators.all() if i.measured]
     rows = []
-    for indicator in report.item.indicators.all():
-        if not indicator.measured:
-            continue
+    for indicator in indicators:
         keys = [None] + ([s.pk for s in streets] if indicator.has_street_breakdown else [])
         for street in keys:
             figure = stored.get((indicator.pk, street))
@@ -207,9 +209,12 @@ def figure_formset(report, data=None, *, disabled=False):
     indicators = {i.pk: i for i in report.item.indicators.all() if i.measured}
     streets = {s.pk: s for s in Street.objects.all()}
     previous = previous_approved(report)
+    initial = None
+    if data is None:
+        initial = figure_rows(report, list(indicators.values()), list(streets.values()))
     formset = FigureFormSet(
         data,
-        initial=figure_rows(report) if data is None else None,
+        initial=initial,
         prefix="fig",
         report=report,
         form_kwargs={"indicators": indicators, "streets": streets, "previous": previous},
