@@ -4,6 +4,7 @@ becomes Django's email settings."""
 
 import io
 import signal
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -84,10 +85,15 @@ queued_in_database = override_settings(
 
 def run_worker():
     """`manage.py db_worker` until the queue is empty, as `make run` starts it (every queue).
-    The worker installs its own SIGINT/SIGTERM handlers; the test process gets its own back."""
+    The worker installs its own SIGINT/SIGTERM handlers; the test process gets its own back.
+    It also closes a connection it finds inside a transaction, as the test's is (on PostgreSQL
+    the test's rows would go with it), so here it leaves it open."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "*", verbosity=0)
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            call_command(
+                "db_worker", "--batch", "--no-startup-delay", "--queue-name", "*", verbosity=0
+            )
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
