@@ -52,13 +52,32 @@ run: setup
 	@echo ""
 	@echo "瑶海区民生实事进度公开平台：http://127.0.0.1:$(PORT)/"
 	@echo "管理后台：http://127.0.0.1:$(PORT)/$${ADMIN_URL:-admin/}（演示账号见上方）"
-	@echo "按 Ctrl+C 停止。"
+	@echo "按 Ctrl+C 停止（网站和后台任务进程一并停止）。"
 	@$(MAKE) --no-print-directory serve
 
-# Serves what `make setup` prepared, as `make run` does, without setting up again.
+# Serves what `make setup` prepared, as `make run` does, without setting up again: gunicorn and
+# beside it the task worker (`manage.py db_worker`, every queue: the page warm-up after each
+# publication, reminder mails; docs/deploy.md). If the worker dies, gunicorn goes on serving
+# (pages are then rendered on request, queued mail waits). SIGINT, SIGTERM or SIGHUP to the
+# recipe's shell (Ctrl+C; make passes SIGTERM on) is handed to gunicorn as `exec` used to; once
+# gunicorn has stopped, the worker gets one SIGTERM and finishes the task it is running. The
+# worker runs in a process group of its own (POSIX setpgid, as util-linux's setsid does; macOS
+# has no setsid), so that Ctrl+C or a signal to make's process group reaches it only through
+# the shell: a second signal would make db_worker abandon its task half done.
+OWN_PROCESS_GROUP = $(BIN)/python -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.executable, [sys.executable, *sys.argv[1:]])'
 serve: $(VENV)/.run-deps $(SECRET_KEY_DEP)
-	$(SERVE_ENV) exec $(BIN)/gunicorn yaohai_portal.wsgi --config deploy/gunicorn.conf.py \
-		--bind 127.0.0.1:$(PORT) --workers $(WORKERS)
+	@export $(SERVE_ENV); \
+	trap 'kill -INT $$server 2>/dev/null' INT; \
+	trap 'kill -TERM $$server 2>/dev/null' TERM HUP; \
+	$(OWN_PROCESS_GROUP) manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+	echo "后台任务进程已启动（db_worker，PID $$worker）：发布后预热页面、发送催报邮件。"; \
+	$(BIN)/gunicorn yaohai_portal.wsgi --config deploy/gunicorn.conf.py \
+		--bind 127.0.0.1:$(PORT) --workers $(WORKERS) & server=$$!; \
+	wait $$server; status=$$?; \
+	while kill -0 $$server 2>/dev/null; do wait $$server; status=$$?; done; \
+	kill -TERM $$worker 2>/dev/null && wait $$worker; \
+	echo "网站和后台任务进程已停止。"; \
+	exit $$status
 
 dev: setup
 	DJANGO_DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)

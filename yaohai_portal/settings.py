@@ -78,9 +78,11 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     # Background work (issue 16): Django's tasks framework, backported, and its database
-    # backend (the tasks wait in a table; `manage.py db_worker` runs them).
+    # backend (the tasks wait in a table; `manage.py db_worker` runs them). Before livelihood:
+    # livelihood/operations/admin.py replaces the backend's admin of task results, and the
+    # backend's admin is under a Chinese name (livelihood/operations/tasks_app.py).
     "django_tasks",
-    "django_tasks_db",
+    "livelihood.operations.tasks_app.TasksDatabaseConfig",
     "livelihood",
 ]
 

@@ -54,7 +54,8 @@ STREET_CODENAMES = frozenset([PEER_REVIEW[0]])
 # The office holds every permission of the portal's own models except managing staff
 # accounts' units (superusers do that); it may look at and lift login lockouts, and look at and
 # reset (delete) staff's two-factor devices, never add or change one (each person enrols their
-# own phone).
+# own phone); and it may read the background tasks' results (django-tasks-db: whether the
+# reminder mails and page warm-ups ran, and why one failed), which nobody changes by hand.
 COORDINATOR_EXCLUDED = frozenset(
     [
         ("add", "staffprofile"),
@@ -64,7 +65,13 @@ COORDINATOR_EXCLUDED = frozenset(
         ("change", "twofactordevice"),
     ]
 )
-COORDINATOR_EXTRA = frozenset([("axes", "view_accessattempt"), ("axes", "delete_accessattempt")])
+COORDINATOR_EXTRA = frozenset(
+    [
+        ("axes", "view_accessattempt"),
+        ("axes", "delete_accessattempt"),
+        ("django_tasks_database", "view_dbtaskresult"),
+    ]
+)
 
 
 def _history_models() -> set[str]:

@@ -5,12 +5,20 @@ change the signals cannot see, such as a template edited on the server.
 
 Registered from LivelihoodConfig.ready(); the version's one row is never typed in, so "add"
 means "raise the version" and the row itself is read-only.
+
+Also the background tasks' results (django-tasks-db), for the office alone: whether each
+reminder mail and page warm-up ran, when, and the error of one that failed. The backend's own
+admin shows them to anyone with the view permission, in English; it is replaced here.
 """
 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
+from livelihood.accounts.scope import user_is_unscoped
 from livelihood.operations.models import PublicationVersion
 from livelihood.operations.publication import (
     SINGLE_ROW,
@@ -54,3 +62,50 @@ class PublicationVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)
+
+# What each task is, in the office's words; a task not named here shows its function's name.
+TASK_LABELS = {
+    "send_reminder": "催报邮件",
+}
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(DBTaskResultAdmin):
+    """Read only, as the backend's admin (nobody adds, changes or deletes a result:
+    `manage.py prune_db_task_results` removes old ones); listed for the office only
+    (roles.is_coordinator, holding the view permission through roles.py)."""
+
+    list_display = (
+        "task_label",
+        "status",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "queue_name",
+    )
+    list_filter = ("status", "queue_name")
+    search_fields = ("task_path",)
+
+    def has_module_permission(self, request):
+        return user_is_unscoped(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return user_is_unscoped(request) and super().has_view_permission(request, obj)
+
+    @admin.display(description="任务", ordering="task_path")
+    def task_label(self, obj):
+        return TASK_LABELS.get(obj.task_name, obj.task_name)
+
+    @admin.display(description="错误信息")
+    def formatted_traceback(self, obj):
+        if not obj.traceback:
+            return "-"
+        return format_html("<pre>{}</pre>", obj.traceback)
+
+    @admin.display(description="最早执行时间")
+    def display_run_after(self, obj):
+        return super().display_run_after(obj)

@@ -548,6 +548,8 @@ def test_roles_are_groups_with_exactly_their_permissions(db):
     assert ("livelihood", "view_staffprofile") in office_codes
     assert ("livelihood", "change_staffprofile") not in office_codes
     assert ("axes", "delete_accessattempt") in office_codes
+    assert ("django_tasks_database", "view_dbtaskresult") in office_codes
+    assert ("django_tasks_database", "change_dbtaskresult") not in office_codes
     assert not any(code.endswith("_user") or code.endswith("_group") for _, code in office_codes)
     assert not any("historical" in code for _, code in office_codes)
 

@@ -1,14 +1,20 @@
 """`manage.py send_reminders`: each unit's staff get one mail a day listing the reports they
-owe, due and overdue; and EMAIL_URL becomes Django's email settings."""
+owe, due and overdue, sent as a background task (livelihood/reporting/tasks.py); and EMAIL_URL
+becomes Django's email settings."""
 
 import io
+import signal
+from unittest import mock
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 from livelihood.models import ReminderLog
+from livelihood.reporting.tasks import send_reminder
 from yaohai_portal import email_url
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +75,80 @@ def test_a_draft_is_still_owed(staffed, report):
     report(staffed, "2024-05", state="draft")
     remind("2024-06-10")
     assert "2024年5月（应于6月5日前报送，草稿）" in mail.outbox[0].body
+
+
+# With the database backend, as `make run` and production have it: the command only queues.
+queued_in_database = override_settings(
+    TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+)
+
+
+def run_worker():
+    """`manage.py db_worker` until the queue is empty, as `make run` starts it (every queue).
+    The worker installs its own SIGINT/SIGTERM handlers; the test process gets its own back.
+    It also closes a connection it finds inside a transaction, as the test's is (on PostgreSQL
+    the test's rows would go with it), so here it leaves it open."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            call_command(
+                "db_worker", "--batch", "--no-startup-delay", "--queue-name", "*", verbosity=0
+            )
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+@queued_in_database
+def test_the_command_queues_and_the_worker_sends(staffed, other_unit, make_staff, make_item):
+    make_item("2-1", title="残疾人康复服务", lead_unit=other_unit)
+    output = remind("2024-07-03")
+    assert mail.outbox == []
+    assert not ReminderLog.objects.exists()
+    assert DBTaskResult.objects.ready().count() == 2
+    assert "区人力资源和社会保障局：已排入催报邮件（1 人，3 份报告）" in output
+    assert "排入后台任务 2 封，发出 0 封" in output
+
+    run_worker()
+    assert sorted(m.to[0] for m in mail.outbox) == ["clerk@rsj.example.cn", "other@cl.example.cn"]
+    assert DBTaskResult.objects.successful().count() == 2
+    assert ReminderLog.objects.filter(date="2024-07-03").count() == 2
+
+    run_worker()
+    assert len(mail.outbox) == 2
+
+
+@queued_in_database
+def test_a_reminder_queued_twice_is_sent_once(staffed):
+    remind("2024-07-03")
+    remind("2024-07-03")  # before any worker ran: a second task waits for the same unit
+    assert DBTaskResult.objects.ready().count() == 2
+    run_worker()
+    assert len(mail.outbox) == 1
+    assert [r.return_value["outcome"] for r in DBTaskResult.objects.order_by("finished_at")] == [
+        "sent",
+        "already_sent",
+    ]
+    output = remind("2024-07-03")
+    assert "今天（2024-07-03）已提醒过，未重复发送" in output
+    assert DBTaskResult.objects.ready().count() == 0
+
+
+@queued_in_database
+def test_a_task_run_late_checks_again_what_is_owed(staffed, report):
+    remind("2024-07-03")
+    for month in ("2024-04", "2024-05", "2024-06"):
+        report(staffed, month, state="submitted")  # reported while the worker was down
+    run_worker()
+    assert mail.outbox == []
+    assert DBTaskResult.objects.get().return_value == {"outcome": "nothing_owed"}
+
+
+def test_a_reminder_superseded_by_a_later_one_is_not_sent(staffed, unit):
+    send_reminder.call(unit.pk, "2024-07-04")
+    assert send_reminder.call(unit.pk, "2024-07-03") == {"outcome": "already_sent"}
+    assert send_reminder.call(unit.pk, "2024-07-04") == {"outcome": "already_sent"}
+    assert len(mail.outbox) == 1
 
 
 def test_bad_date_is_refused_in_chinese(staffed):
