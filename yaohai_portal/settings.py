@@ -96,6 +96,12 @@ MIDDLEWARE = [
     # public pages carry no secret; admin pages carry CSRF tokens, which Django masks anew for
     # every response, and this middleware pads its output with random bytes.
     "django.middleware.gzip.GZipMiddleware",
+    # Cached public pages for anonymous visitors, answered here: what is above runs on them as
+    # on every answer (the security headers, compression); what is beneath (sessions, CSRF,
+    # authentication, two-factor, messages, lockouts) and the view do not run, and the
+    # headers they add were stored with the page when it was rendered through them
+    # (livelihood/public/cache.py, "Early hits").
+    "livelihood.public.cache.EarlyHitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
