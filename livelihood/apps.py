@@ -15,6 +15,10 @@ class LivelihoodConfig(AppConfig):
         from livelihood.operations import signals
 
         signals.connect()
+        # Each new version queues the warm-up of every public page (livelihood/public/warmup.py).
+        from livelihood.public import warmup
+
+        warmup.connect()
         post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")
         # The staff groups and their exact permissions, after every migrate
         # (livelihood/accounts/roles.py).

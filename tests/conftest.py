@@ -53,6 +53,15 @@ def _page_cache_files_of_their_own(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _pages_not_warmed():
+    """Most tests count the renders and the queries a page costs right after a change: the
+    warm-up after each publication (livelihood/public/warmup.py) would render every page
+    first. tests/public/test_warmup.py switches it on."""
+    with override_settings(PUBLIC_PAGE_WARMUP=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_cached_pages(_page_cache_files_of_their_own):
     """Every test starts without cached public pages (livelihood/public/cache.py): both tiers,

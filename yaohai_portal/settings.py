@@ -479,6 +479,10 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
 # Serve rendered public pages from the cache above (false: every request renders the page).
 PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
+# After each publication a background task renders every public page into the cache, so that
+# residents' next requests are hits (livelihood/public/warmup.py; `manage.py db_worker` runs
+# it). False: pages are rendered by the first request after a change, as before.
+PUBLIC_PAGE_WARMUP = env_bool("PUBLIC_PAGE_WARMUP", True)
 
 # The release that renders the pages, part of every cached page's key: after an upgrade no
 # page the previous release rendered is served from a shared cache (Redis), and during a

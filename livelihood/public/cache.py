@@ -19,7 +19,10 @@ visitor without a session:
 
 The `default` cache has two tiers (livelihood/operations/cache_tiers.py): each process's local
 memory, then a tier all processes share (files under PAGE_CACHE_DIR, or Redis with
-REDIS_URL). A page one gunicorn worker rendered is a hit in the other.
+REDIS_URL). A page one gunicorn worker rendered is a hit in the other, and the pages the
+background warm-up renders after each publication (livelihood/public/warmup.py) are hits in
+all of them. A miss records its origin (scheme://host[:port]) in the shared tier, the five
+most recent first (`recent_origins()`): the warm-up renders the pages for those.
 
 A new version is a new key: nothing is ever deleted from the cache, old pages simply stop being
 asked for and expire (CACHES TIMEOUT) or are culled. The version is read before the view runs,
@@ -98,6 +101,11 @@ CONDITIONAL = {
     "HTTP_IF_MATCH",
     "HTTP_IF_UNMODIFIED_SINCE",
 }
+# The origins (scheme://host[:port]) pages were recently rendered for, most recent first: what
+# the warm-up renders pages for (livelihood/public/warmup.py). Kept in the shared tier.
+ORIGINS_KEY = f"{KEY_PREFIX}:origins"
+MAX_ORIGINS = 5
+ORIGIN_NOTED_SECONDS = 60  # a process writes an origin it has just written at most this often
 _log_quiet_until = 0.0
 
 
@@ -133,6 +141,7 @@ def public_page(view):
                 response.headers[STATUS_HEADER] = "pass"
                 return response
             entry, state = _entry(response), "miss"
+            note_origin(f"{request.scheme}://{request.get_host()}")
             if early:  # stored by EarlyHitMiddleware, with the headers added beneath it
                 request._page_cache_pending = (key, entry, True)
             else:
@@ -221,6 +230,37 @@ class EarlyHitMiddleware:
         if response.status_code == 200:  # CommonMiddleware's job, beneath this one
             response.headers["Content-Length"] = str(len(response.content))
         return response
+
+
+def note_origin(origin: str) -> None:
+    """Remember that a page was rendered for `origin` (scheme://host[:port]), for the warm-up.
+    Each process writes an origin at most once per ORIGIN_NOTED_SECONDS: a miss costs no
+    shared read or write beyond its page's."""
+    front, shared = _tiers()
+    try:
+        if not front.add(f"{ORIGINS_KEY}:noted:{origin}", True, ORIGIN_NOTED_SECONDS):
+            return
+        origins = shared.get(ORIGINS_KEY) or []
+        if origins[:1] != [origin]:
+            kept = [o for o in origins if o != origin][: MAX_ORIGINS - 1]
+            shared.set(ORIGINS_KEY, [origin, *kept])
+    except Exception:
+        _log_failure("write")
+
+
+def recent_origins() -> list[str]:
+    """The origins pages were recently rendered for, most recent first (at most MAX_ORIGINS)."""
+    try:
+        return list(_tiers()[1].get(ORIGINS_KEY) or [])
+    except Exception:
+        _log_failure("read")
+        return []
+
+
+def _tiers():
+    """(front, shared) of the page cache; a cache of one tier is both."""
+    page_cache = caches[CACHE_ALIAS]
+    return getattr(page_cache, "front", page_cache), getattr(page_cache, "shared", page_cache)
 
 
 # What a release is made of, for release(): what renders a page or changes how it renders.
