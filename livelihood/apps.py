@@ -20,6 +20,10 @@ class LivelihoodConfig(AppConfig):
         from livelihood.snapshots import build as snapshots
 
         snapshots.connect()
+        # Each new version queues the warm-up of every public page (livelihood/public/warmup.py).
+        from livelihood.public import warmup
+
+        warmup.connect()
         post_migrate.connect(signals.migrated, sender=self, dispatch_uid="livelihood.migrated")
         # The staff groups and their exact permissions, after every migrate
         # (livelihood/accounts/roles.py).

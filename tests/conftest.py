@@ -3,9 +3,11 @@
 import datetime
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import hypothesis
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.test import override_settings
 
@@ -33,11 +35,39 @@ def _tasks_run_at_once():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _page_cache_files_of_their_own(tmp_path_factory):
+    """Without REDIS_URL the page cache's shared tier is a directory (PAGE_CACHE_DIR): the
+    tests use one of their own, not the checkout's var/page-cache that `make run` fills."""
+    page_cache = django_settings.CACHES["default"]
+    shared = page_cache.get("OPTIONS", {}).get("SHARED", {})
+    if not shared.get("BACKEND", "").endswith("FileBasedCache"):
+        yield
+        return
+    location = str(tmp_path_factory.mktemp("page-cache"))
+    options = {**page_cache["OPTIONS"], "SHARED": {**shared, "LOCATION": location}}
+    with override_settings(
+        CACHES={**django_settings.CACHES, "default": {**page_cache, "OPTIONS": options}},
+        PAGE_CACHE_DIR=Path(location),
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pages_not_warmed():
+    """Most tests count the renders and the queries a page costs right after a change: the
+    warm-up after each publication (livelihood/public/warmup.py) would render every page
+    first. tests/public/test_warmup.py switches it on."""
+    with override_settings(PUBLIC_PAGE_WARMUP=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _no_cached_pages():
-    """Every test starts without cached public pages (livelihood/public/cache.py). Tests that do not
-    commit all share one publication version, so a page one of them cached would otherwise
-    be served to the next. With REDIS_URL set this empties that Redis database."""
+def _no_cached_pages(_page_cache_files_of_their_own):
+    """Every test starts without cached public pages (livelihood/public/cache.py): both tiers,
+    each process's local memory and the shared one behind it. Tests that do not commit all
+    share one publication version, so a page one of them cached would otherwise be served to
+    the next. With REDIS_URL set this empties that Redis database."""
     caches["default"].clear()
     # Nor a publication version remembered from an earlier test (PUBLIC_VERSION_RECHECK_SECONDS).
     publication.forget_recent()

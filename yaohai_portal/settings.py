@@ -98,6 +98,12 @@ MIDDLEWARE = [
     # public pages carry no secret; admin pages carry CSRF tokens, which Django masks anew for
     # every response, and this middleware pads its output with random bytes.
     "django.middleware.gzip.GZipMiddleware",
+    # Cached public pages for anonymous visitors, answered here: what is above runs on them as
+    # on every answer (the security headers, compression); what is beneath (sessions, CSRF,
+    # authentication, two-factor, messages, lockouts) and the view do not run, and the
+    # headers they add were stored with the page when it was rendered through them
+    # (livelihood/public/cache.py, "Early hits").
+    "livelihood.public.cache.EarlyHitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -405,11 +411,18 @@ STORAGES = {
 # Cache: rendered public pages (livelihood/public/cache.py)
 # ------------------------------------------------------------------------------
 # Pages are keyed on the publication version kept in the database, so every worker and every
-# app server agrees on what is current whatever the backend. Local memory (one cache per
-# process) by default; beyond one machine, REDIS_URL (redis://host:6379/0) shares one cache
-# between app servers through Django's own RedisCache (redis-py).
+# app server agrees on what is current whatever the backend. Two tiers
+# (livelihood/operations/cache_tiers.py): each process's local memory in front, for hits that
+# cost no I/O, and behind it a cache every process shares, so that a page one gunicorn worker
+# or the background worker (the warm-up after a publication) rendered is a hit in all of them.
+# The shared tier is files under PAGE_CACHE_DIR on one machine; beyond one machine, REDIS_URL
+# (redis://host:6379/0) shares one cache between app servers through Django's own RedisCache.
+# Rate limits (RATELIMIT_USE_CACHE) count in the shared tier.
 # https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+# https://docs.djangoproject.com/en/5.2/topics/cache/#filesystem-caching
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+# Created as needed; keep it off the web root. Only used without REDIS_URL.
+PAGE_CACHE_DIR = Path(os.environ.get("PAGE_CACHE_DIR", str(BASE_DIR / "var" / "page-cache")))
 # A day: pages of an old version are never asked for again and only wait to expire.
 PAGE_CACHE_TIMEOUT = 24 * 60 * 60
 if REDIS_URL:
@@ -417,28 +430,38 @@ if REDIS_URL:
         raise ImproperlyConfigured(
             f"REDIS_URL 应以 redis://、rediss:// 或 unix:// 开头，实际为 {REDIS_URL!r}。"
         )
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "TIMEOUT": PAGE_CACHE_TIMEOUT,
-            "KEY_PREFIX": "yaohai",
-            # A Redis that does not answer costs a page half a second at most, then the page
-            # is rendered without the cache (livelihood/public/cache.py logs it).
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+    _SHARED_CACHE = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "yaohai",
+        # A Redis that does not answer costs a page half a second at most, then the page
+        # is rendered without the cache (livelihood/public/cache.py logs it).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "yaohai-pages",
-            "TIMEOUT": PAGE_CACHE_TIMEOUT,
-            # Pages are stored gzip-compressed (about 10 KB each): 3000 of them, some 30 MB
-            # per worker, hold every page of several plan years.
-            "OPTIONS": {"MAX_ENTRIES": 3000},
-        }
+    _SHARED_CACHE = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(PAGE_CACHE_DIR),
+        # Every page of ten plan years (some 2,500) with room to spare; past it a third of
+        # the files are removed.
+        "OPTIONS": {"MAX_ENTRIES": 10000},
     }
+CACHES = {
+    "default": {
+        "BACKEND": "livelihood.operations.cache_tiers.TieredCache",
+        "TIMEOUT": PAGE_CACHE_TIMEOUT,
+        "OPTIONS": {
+            "FRONT": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "yaohai-pages",
+                # Pages are stored gzip-compressed (about 10 KB each): 3000 of them, some
+                # 30 MB per worker, hold every page of several plan years.
+                "OPTIONS": {"MAX_ENTRIES": 3000},
+            },
+            "SHARED": _SHARED_CACHE,
+        },
+    }
+}
 
 # Background work (issue 16): the page-cache warm-up after each publication and the reminder
 # mails. The database backend keeps the queue in the portal's own database, so `make run`
@@ -458,6 +481,10 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
 # Serve rendered public pages from the cache above (false: every request renders the page).
 PUBLIC_PAGE_CACHE = env_bool("PUBLIC_PAGE_CACHE", True)
+# After each publication a background task renders every public page into the cache, so that
+# residents' next requests are hits (livelihood/public/warmup.py; `manage.py db_worker` runs
+# it). False: pages are rendered by the first request after a change, as before.
+PUBLIC_PAGE_WARMUP = env_bool("PUBLIC_PAGE_WARMUP", True)
 
 # The release that renders the pages, part of every cached page's key: after an upgrade no
 # page the previous release rendered is served from a shared cache (Redis), and during a

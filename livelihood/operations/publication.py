@@ -29,9 +29,16 @@ from django.db import (
     transaction,
 )
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
 SINGLE_ROW = 1
+
+# Sent by `bump_now` once the version is raised (the change behind it has committed), with
+# `version` (the new Version) and `using` (the database alias). The page warm-up listens
+# (livelihood/public/warmup.py); this module knows nothing of it. Sent robustly: a receiver
+# that fails is logged and fails nothing, the publication has already happened.
+published = Signal()
 
 
 @dataclass(frozen=True)
@@ -186,3 +193,7 @@ def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
             pk=SINGLE_ROW, defaults={"counter": 1, "changed_at": now}
         )
     forget_recent(using)
+    if published.has_listeners():
+        version = current(using)
+        if version is not None:
+            published.send_robust(sender=Version, version=version, using=using)

@@ -29,6 +29,13 @@ REPLICA = "replica"
 _public_read = contextvars.ContextVar("yaohai_public_read", default=False)
 
 
+def public_pages_alias() -> str:
+    """The alias residents' pages read from, whatever the current request: the replica if
+    there is one. For code that must agree with a public page before the page is resolved
+    (the page cache's early hits, livelihood/public/cache.py)."""
+    return REPLICA if REPLICA in connections.settings else DEFAULT_DB_ALIAS
+
+
 def public_read_alias() -> str:
     """The alias the current public read uses: the replica if there is one and this is a
     public read, else the primary."""
