@@ -124,7 +124,11 @@ def public_page(view):
             return response
         # Changes this connection has written but not committed have not raised the version
         # yet (tests; ATOMIC_REQUESTS): render what the connection sees, store nothing.
-        version = None if publication.bump_pending() else publication.current_for_pages()
+        # EarlyHitMiddleware has read it already for this request: a miss asks once.
+        version = None
+        if not publication.bump_pending():
+            version = getattr(request, "_page_cache_version", None)
+            version = version or publication.current_for_pages()
         if version is None:
             response = view(request, *args, **kwargs)
             response.headers[STATUS_HEADER] = "pass"
@@ -222,6 +226,7 @@ class EarlyHitMiddleware:
             key, digest, now = page_key(request, version)
         except (DatabaseError, DisallowedHost):
             return None  # the page's own path answers (503, 400) as it always has
+        request._page_cache_version = version
         entry = _cache_get(key)
         if entry is None or not entry.get("complete"):
             request._page_cache_seen = (key, entry)
