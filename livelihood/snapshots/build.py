@@ -333,8 +333,8 @@ def write(plan, using: str = DEFAULT_DB_ALIAS) -> int:
 
 
 def rebuild(plans=None, using: str = DEFAULT_DB_ALIAS) -> dict:
-    """Write the snapshot of every plan (or of `plans`), each in its own transaction, and drop
-    what is stored for plans that no longer exist. {plan: rows}."""
+    """Write the snapshot of every plan (or of `plans`), each in its own transaction (a
+    deleted plan's rows went with it: CASCADE). {plan: rows}."""
     plans = list(model("Plan").objects.using(using).order_by("year") if plans is None else plans)
     written = {}
     for plan in plans:
@@ -356,13 +356,9 @@ class _Pending(set):
         self.memo = {}  # (model name, id) -> plan id, for this transaction's signals
 
     def __call__(self):
-        if not self:
-            return
-        plans = list(model("Plan").objects.using(self.using).filter(pk__in=list(self)))
-        self.clear()
-        for plan in plans:
-            logger.info("进度快照在提交后补写：%s 年计划", plan.year)
-            write(plan, self.using)
+        if self:
+            logger.info("进度快照在提交后补写：计划 %s", sorted(self))
+            _write_all(self, self.using)
 
 
 def _pending(using, create=False) -> set:
@@ -401,11 +397,15 @@ def write_pending(using: str = DEFAULT_DB_ALIAS) -> None:
     """Write the snapshot of every plan changed so far in this transaction: the services call
     it before their transaction commits, so the snapshot is published with the change."""
     pending = _pending(using)
-    if not pending:
-        return
-    for plan in list(model("Plan").objects.using(using).filter(pk__in=list(pending))):
-        write(plan, using)
+    if pending:
+        _write_all(pending, using)
+
+
+def _write_all(pending: set, using) -> None:
+    plans = list(model("Plan").objects.using(using).filter(pk__in=list(pending)))
     pending.clear()
+    for plan in plans:
+        write(plan, using)
 
 
 # ------------------------------------------------------------------------------

@@ -152,15 +152,6 @@ def _stored(plan, view, month, shown, published_by, today, filters, indicators) 
     return Standing(plan, shown, items, stored=True, rollups=rollups)
 
 
-def item_trend(item) -> dict[datetime.date, progress.ItemProgress] | None:
-    """The item's stored progress at each month of its plan up to the data month ({month:
-    ItemProgress}, the overdue flag False), or None when the plan's snapshot cannot be read."""
-    if _build(item.plan) is None:
-        return None
-    rows = ItemSnapshot.objects.filter(item=item, view=View.AS_OF).values_list("month", "body")
-    return {month: decode_item(body, False) for month, body in rows}
-
-
 def plan_rollups(plans, *, today: datetime.date | None = None):
     """{plan id: (Rollup, data month, items loaded)} as each plan stands, for the list of every
     year's plan; plans without a stored snapshot are computed afresh."""
