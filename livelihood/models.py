@@ -26,7 +26,7 @@ from livelihood.evaluation.models import (
     EvaluationScore,
     PeerReview,
 )
-from livelihood.operations.models import PublicationVersion
+from livelihood.operations.models import PlanVersion, PublicationVersion
 from livelihood.plan.models import (
     Domain,
     HistoricalIndicator,
@@ -82,6 +82,7 @@ __all__ = [
     "NaturalKeyManager",
     "PeerReview",
     "Plan",
+    "PlanVersion",
     "PlannedValue",
     "PublicationVersion",
     "PublicityMonth",

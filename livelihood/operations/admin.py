@@ -19,7 +19,7 @@ from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
 from livelihood.accounts.scope import user_is_unscoped
-from livelihood.operations.models import PublicationVersion
+from livelihood.operations.models import PlanVersion, PublicationVersion
 from livelihood.operations.publication import (
     SINGLE_ROW,
     publication_bump,
@@ -28,8 +28,8 @@ from livelihood.operations.publication import (
 
 @admin.register(PublicationVersion)
 class PublicationVersionAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "counter", "changed_at")
-    readonly_fields = ("counter", "changed_at")
+    list_display = ("__str__", "counter", "changed_at", "site_counter", "site_changed_at")
+    readonly_fields = ("counter", "changed_at", "site_counter", "site_changed_at")
     fieldsets = (
         (
             None,
@@ -56,6 +56,26 @@ class PublicationVersionAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         messages.success(request, "已发布新版本，公开页面将重新生成。")
         return HttpResponseRedirect(reverse("admin:livelihood_publicationversion_changelist"))
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(admin.ModelAdmin):
+    """Each plan year's version: when its pages last changed. Read only: the portal raises it
+    on every change within the plan (livelihood/operations/signals.py); "publish by hand"
+    above raises the site's, which moves every year's pages."""
+
+    list_display = ("plan", "counter", "changed_at")
+    list_select_related = ("plan",)
+    readonly_fields = ("plan", "counter", "changed_at")
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

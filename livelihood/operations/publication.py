@@ -1,23 +1,31 @@
 """
-The publication version: one number, kept in the database, that changes whenever anything
-residents can see changes. Cached public pages are keyed on it (livelihood/public/cache.py).
+The publication versions: numbers, kept in the database, that change whenever anything
+residents can see changes. Cached public pages are keyed on them (livelihood/public/cache.py).
+
+There are three kinds (`Versions`): the version of everything, raised by every change; the
+site's, raised by a change every page may show (the plans themselves, lead units, streets,
+demo data appearing or going); and one per plan (PlanVersion), raised by a change within that
+plan. The pages under /<year>/ are keyed on the site's and their plan's: approving a report of
+this year's plan leaves the pages of the nine earlier years cached, and the warm-up after it
+renders only this year's pages and the site's own (home, the plan list, the API index…),
+which are keyed on the version of everything.
 
 Why the database: `make run` serves two gunicorn workers, each with its own local-memory
 cache, and beyond one machine there are several app servers. A version kept in a process would
-go stale in every other one; the database is the one thing they all share. Reading it is one
-primary-key query, which each worker makes at most once per PUBLIC_VERSION_RECHECK_SECONDS
+go stale in every other one; the database is the one thing they all share. Reading them is one
+query (a dozen rows), which each worker makes at most once per PUBLIC_VERSION_RECHECK_SECONDS
 (`current_for_pages()`).
 
 Writers never call this directly: the signals in livelihood/operations/signals.py call
-`publication_bump()`
-on every save and delete of a model residents can see. Code that writes around the signals
-(`QuerySet.update()`, `bulk_create()`, raw SQL) calls `publication_bump()` itself.
+`publication_bump()` on every save and delete of a model residents can see, with the plan
+the row belongs to. Code that writes around the signals (`QuerySet.update()`,
+`bulk_create()`, raw SQL) calls `publication_bump()` itself, with the plan when it knows it.
 """
 
 import datetime
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import (
@@ -33,6 +41,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 SINGLE_ROW = 1
+SITE_ROW_YEAR = 0  # `current()`'s query: the row of PublicationVersion, not a plan's
 
 # Sent by `bump_now` once the version is raised (the change behind it has committed), with
 # `version` (the new Version) and `using` (the database alias). The page warm-up listens
@@ -53,37 +62,97 @@ class Version:
         return f"{self.counter}.{self.changed_at.timestamp():.6f}"
 
 
-def current(using: str = DEFAULT_DB_ALIAS) -> Version | None:
-    """The version residents' pages are at, in one query; None if the row is missing (a table
+@dataclass(frozen=True)
+class PageVersion:
+    """What one page is keyed on: `token` in its cache key, `changed_at` its Last-Modified."""
+
+    token: str
+    changed_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The versions read in one query (`current()`):
+
+    - `everything`: raised by every change residents can see. The pages outside a plan year
+      (home, the plan list, the data page, the feed, the API index…) are keyed on it, and so
+      is the warm-up (`token`, `counter`, `changed_at` are its).
+    - `site`: raised only by a change every page may show (the plans themselves, lead units,
+      streets, demo data appearing or going; a change whose plan is not known).
+    - `plans`: one per plan year, raised by a change within that plan.
+
+    A page under /<year>/ is keyed on the site's version and its plan's (`for_page(year)`):
+    approving a report of this year's plan leaves the cached pages of earlier years hits."""
+
+    everything: Version
+    site: Version
+    plans: dict[int, Version] = field(default_factory=dict)
+
+    @property
+    def counter(self) -> int:
+        return self.everything.counter
+
+    @property
+    def changed_at(self) -> datetime.datetime:
+        return self.everything.changed_at
+
+    @property
+    def token(self) -> str:
+        return self.everything.token
+
+    def for_page(self, year: int | None) -> PageVersion:
+        if year is None:
+            return PageVersion(self.everything.token, self.everything.changed_at)
+        plan = self.plans.get(year)
+        if plan is None:  # a plan nothing has been published in yet
+            return PageVersion(f"{self.site.token}/-", self.site.changed_at)
+        return PageVersion(
+            f"{self.site.token}/{plan.token}", max(self.site.changed_at, plan.changed_at)
+        )
+
+
+def current(using: str = DEFAULT_DB_ALIAS) -> Versions | None:
+    """The versions residents' pages are at, in one query; None if the row is missing (a table
     flushed by hand: the next bump creates it again).
 
     Plain SQL, built once: every cached page pays for this query, and building it through the
     ORM costs more than running it."""
     connection = connections[using]
     try:
-        row = _read(connection, health_checked=True)
+        rows = _read(connection, health_checked=True)
     except DatabaseError:
         if connection.in_atomic_block:
             raise
         # The server closed the kept connection (a restart, an idle timeout): what Django's
         # health check is there to catch. A new connection, and the question once more.
         connection.close()
-        row = _read(connection, health_checked=False)
-    if row is None:
+        rows = _read(connection, health_checked=False)
+    everything = site = None
+    plans = {}
+    for year, counter, changed_at, site_counter, site_changed_at in rows:
+        if year == SITE_ROW_YEAR:
+            everything = Version(counter, _moment(changed_at))
+            site = Version(site_counter, _moment(site_changed_at))
+        else:
+            plans[year] = Version(counter, _moment(changed_at))
+    if everything is None:
         return None
-    counter, changed_at = row
-    if isinstance(changed_at, str):  # SQLite hands back text
-        changed_at = datetime.datetime.fromisoformat(changed_at)
-    if timezone.is_naive(changed_at):
-        changed_at = timezone.make_aware(changed_at, datetime.UTC)
-    return Version(counter, changed_at)
+    return Versions(everything, site, plans)
+
+
+def _moment(value) -> datetime.datetime:
+    if isinstance(value, str):  # SQLite hands back text
+        value = datetime.datetime.fromisoformat(value)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
 
 
 # The version each worker last read, per database alias: (Version, when to ask again).
-_recent: dict[str, tuple[Version, float]] = {}
+_recent: dict[str, tuple[Versions, float]] = {}
 
 
-def current_for_pages(using: str | None = None) -> Version | None:
+def current_for_pages(using: str | None = None) -> Versions | None:
     """`current()`, read from the database at most once per PUBLIC_VERSION_RECHECK_SECONDS
     in this process. A bump made here forgets it at once (`bump_now`); other workers and app
     servers see it within that time. Under load this spares cached pages their one query.
@@ -134,64 +203,143 @@ def _read(connection, *, health_checked):
         connection.health_check_done = True
     with connection.cursor() as cursor:
         cursor.execute(_current_sql(connection.vendor))
-        return cursor.fetchone()
+        return cursor.fetchall()
 
 
 @functools.cache
 def _current_sql(vendor: str) -> str:
     from django.db import connection
 
-    from livelihood.operations.models import PublicationVersion
+    from livelihood.operations.models import PlanVersion, PublicationVersion
+    from livelihood.plan.models import Plan
 
-    meta, quote = PublicationVersion._meta, connection.ops.quote_name
-    counter, changed_at, pk = (
-        quote(meta.get_field(name).column) for name in ("counter", "changed_at", "id")
+    quote = connection.ops.quote_name
+
+    def column(model, name):
+        return quote(model._meta.get_field(name).column)
+
+    site, plan, plans = (quote(m._meta.db_table) for m in (PublicationVersion, PlanVersion, Plan))
+    counter, changed_at = column(PlanVersion, "counter"), column(PlanVersion, "changed_at")
+    # No parameters: nothing to bind on every request. A dozen rows for a dozen plan years.
+    return (
+        f"SELECT {SITE_ROW_YEAR}, {column(PublicationVersion, 'counter')}, "
+        f"{column(PublicationVersion, 'changed_at')}, "
+        f"{column(PublicationVersion, 'site_counter')}, "
+        f"{column(PublicationVersion, 'site_changed_at')} "
+        f"FROM {site} WHERE {column(PublicationVersion, 'id')} = {SINGLE_ROW} "
+        f"UNION ALL SELECT {plans}.{column(Plan, 'year')}, {plan}.{counter}, "
+        f"{plan}.{changed_at}, {plan}.{counter}, {plan}.{changed_at} "
+        f"FROM {plan} INNER JOIN {plans} "
+        f"ON {plans}.{column(Plan, 'id')} = {plan}.{column(PlanVersion, 'plan')}"
     )
-    # No parameters: nothing to bind on every request.
-    return f"SELECT {counter}, {changed_at} FROM {quote(meta.db_table)} WHERE {pk} = {SINGLE_ROW}"
 
 
 class _Bump:
-    """The on-commit callback; a class so that a pending one can be recognised."""
+    """The on-commit callback, one per transaction: what the transaction changed, gathered as
+    it goes (`add`), raised once it commits. A class so that a pending one can be found."""
 
     def __init__(self, using):
         self.using = using
+        self.site = False
+        self.plans: set[int] = set()
+        # (model, path to the plan's id, pks): looked up once, when the transaction commits.
+        self.through: dict[tuple[type, str], set] = {}
+
+    def add(self, *, plan=None, through=None):
+        if plan is None and through is None:
+            self.site = True
+        if plan is not None:
+            self.plans.add(plan)
+        if through is not None:
+            model, path, pk = through
+            self.through.setdefault((model, path), set()).add(pk)
 
     def __call__(self):
-        bump_now(self.using)
+        plans = set(self.plans)
+        site = self.site
+        for (model, path), pks in self.through.items():
+            if site:
+                break
+            found = model._base_manager.using(self.using).filter(pk__in=pks)
+            rows = dict(found.values_list("pk", path))
+            if len(rows) < len(pks) or None in rows.values():
+                site = True  # a row gone since: its plan is not known, so every page's
+            plans.update(plan for plan in rows.values() if plan is not None)
+        bump_now(self.using, site=site, plans=plans)
+
+
+def _pending(using) -> _Bump | None:
+    # `run_on_commit` holds (savepoint ids, callable, robust); Django drops the entries of a
+    # savepoint that rolls back, and all of them when the transaction does.
+    for entry in connections[using].run_on_commit:
+        if isinstance(entry[1], _Bump):
+            return entry[1]
+    return None
 
 
 def bump_pending(using: str = DEFAULT_DB_ALIAS) -> bool:
     """A change on this connection waits for its transaction to commit before it raises the
     version: until then the version in the database is older than what this connection sees.
     """
-    # `run_on_commit` holds (savepoint ids, callable, robust); Django drops the entries of a
-    # savepoint that rolls back, and all of them when the transaction does.
-    return any(isinstance(entry[1], _Bump) for entry in connections[using].run_on_commit)
+    return _pending(using) is not None
 
 
-def publication_bump(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Raise the version once the current transaction commits (at once outside one).
+def publication_bump(using: str = DEFAULT_DB_ALIAS, *, plan=None, through=None) -> None:
+    """Raise the versions once the current transaction commits (at once outside one).
 
-    A transaction that saves a thousand rows raises it once: a bump already waiting for this
-    transaction is not scheduled again.
+    `plan` (a plan's id) when the change is within one plan; `through` = (model, path, pk)
+    when the plan is known only through a row: `model`'s row `pk`, whose plan id is at
+    `path` ("plan_id", "item__plan_id"), looked up when the transaction commits. Neither: a
+    change of the whole site (every page). The version of everything is raised either way.
+
+    A transaction that saves a thousand rows raises them once: a bump already waiting for this
+    transaction gathers what this one adds (a rolled-back savepoint's additions stay in it,
+    which only means some pages are rendered afresh when they need not be).
     """
-    if connections[using].in_atomic_block and bump_pending(using):
+    connection = connections[using]
+    pending = _pending(using) if connection.in_atomic_block else None
+    if pending is not None:
+        pending.add(plan=plan, through=through)
         return
-    transaction.on_commit(_Bump(using), using=using)
+    bump = _Bump(using)
+    bump.add(plan=plan, through=through)
+    transaction.on_commit(bump, using=using)
 
 
-def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
+def bump_now(using: str = DEFAULT_DB_ALIAS, *, site: bool = True, plans=()) -> None:
     """`UPDATE … SET counter = counter + 1`: atomic in the database, so two workers bumping at
-    once both count. Creates the row when it is missing."""
-    from livelihood.operations.models import PublicationVersion
+    once both count. Raises the version of everything; the site's when `site`; each of
+    `plans` (plan ids) otherwise. Creates the rows that are missing."""
+    from livelihood.operations.models import PlanVersion, PublicationVersion
 
     now = timezone.now()
-    rows = PublicationVersion.objects.using(using).filter(pk=SINGLE_ROW)
-    if not rows.update(counter=F("counter") + 1, changed_at=now):
-        PublicationVersion.objects.using(using).get_or_create(
-            pk=SINGLE_ROW, defaults={"counter": 1, "changed_at": now}
-        )
+    with transaction.atomic(using=using):
+        rows = PublicationVersion.objects.using(using).filter(pk=SINGLE_ROW)
+        raise_site = {"site_counter": F("site_counter") + 1, "site_changed_at": now}
+        changes = {"counter": F("counter") + 1, "changed_at": now, **(raise_site if site else {})}
+        if not rows.update(**changes):
+            PublicationVersion.objects.using(using).get_or_create(
+                pk=SINGLE_ROW,
+                defaults={
+                    "counter": 1,
+                    "changed_at": now,
+                    "site_counter": 1,
+                    "site_changed_at": now,
+                },
+            )
+        if plans and not site:  # a site change already moves every plan year's pages
+            ordered = sorted(plans)  # one order for every writer: no deadlock between two
+            versions = PlanVersion.objects.using(using)
+            for plan in ordered:
+                versions.filter(plan_id=plan).update(counter=F("counter") + 1, changed_at=now)
+            have = set(versions.filter(plan_id__in=ordered).values_list("plan_id", flat=True))
+            missing = [
+                PlanVersion(plan_id=plan, counter=1, changed_at=now)
+                for plan in ordered
+                if plan not in have
+            ]
+            if missing:
+                versions.bulk_create(missing, ignore_conflicts=True)
     forget_recent(using)
     if published.has_listeners():
         version = current(using)

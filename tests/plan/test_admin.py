@@ -15,6 +15,7 @@ from livelihood.models import (
     ImportUpload,
     ItemSnapshot,
     PeerReview,
+    PlanVersion,
     ReminderLog,
     RollupSnapshot,
     SatisfactionVote,
@@ -41,6 +42,8 @@ NOT_ADDED_IN_ADMIN = {
     TwoFactorDevice,
     # The stored progress snapshot: written by the portal on every publication.
     SnapshotBuild,
+    # Each plan year's publication version: raised by the portal alone.
+    PlanVersion,
     ItemSnapshot,
     RollupSnapshot,
 }
