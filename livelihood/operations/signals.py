@@ -1,12 +1,17 @@
 """
-Raise the publication version (livelihood/operations/publication.py) whenever something residents
-can see
-changes, so that no cached public page outlives it.
+Raise the publication versions (livelihood/operations/publication.py) whenever something
+residents can see changes, so that no cached public page outlives it.
 
 Every save and delete counts, whatever changed: a report approved, reopened, returned or
 submitted (逾期未报 reads submissions), a figure corrected, a milestone done, the plan edited.
-Saving a draft raises it too; drafts are rare next to page views and a narrower rule would be
-one more thing to get wrong. A transaction raises it once, after it commits.
+Saving a draft raises them too; drafts are rare next to page views and a narrower rule would
+be one more thing to get wrong. A transaction raises them once, after it commits.
+
+Which versions (`bump_for`): a row of one plan (PLAN_OF says how to find it) raises that
+plan's; the plans themselves, lead units and streets (shown on every plan year's pages) raise
+the site's. So does a demo row created or deleted: while one exists every page says 演示数据
+(livelihood/public/context_processors.py). Nothing changes `is_demo` on an existing row (the
+demo commands create and delete them, the admin shows the flag read-only).
 
 Writes that send no signals (`QuerySet.update()`, `bulk_create()`) call `publication_bump()`.
 """
@@ -43,16 +48,55 @@ PUBLIC_MODELS = (
 
 DISPATCH_PREFIX = "livelihood.operations.publication"
 
+# How a row's plan is found: the foreign key it holds, and the path from the row that key
+# points to to the plan's id (looked up once, when the transaction commits). Models not named
+# here are shown on every plan year's pages: a change raises the site's version.
+PLAN_OF = {
+    models.Domain: ("plan_id", None, None),
+    models.Item: ("plan_id", None, None),
+    models.Indicator: ("item_id", models.Item, "plan_id"),
+    models.PlannedValue: ("indicator_id", models.Indicator, "item__plan_id"),
+    models.MonthlyReport: ("item_id", models.Item, "plan_id"),
+    models.Figure: ("report_id", models.MonthlyReport, "item__plan_id"),
+    models.Milestone: ("item_id", models.Item, "plan_id"),
+    models.EvaluationRound: ("plan_id", None, None),
+    models.EvaluationCriterion: ("round_id", models.EvaluationRound, "plan_id"),
+    models.EvaluationScore: ("criterion_id", models.EvaluationCriterion, "round__plan_id"),
+    models.SatisfactionVote: ("item_id", models.Item, "plan_id"),
+    models.PublicityMonth: ("plan_id", None, None),
+    models.Feedback: ("item_id", models.Item, "plan_id"),
+}
 
-def changed(sender, using=None, **kwargs):
-    publication_bump(using or "default")
+
+def bump_for(instance, using, *, appeared_or_went=False):
+    """Raise the versions `instance`'s change moves, once the transaction commits."""
+    found = PLAN_OF.get(type(instance))
+    if found is None or (appeared_or_went and getattr(instance, "is_demo", False)):
+        publication_bump(using)
+        return
+    attname, model, path = found
+    key = getattr(instance, attname)
+    if key is None:
+        publication_bump(using)
+    elif model is None:
+        publication_bump(using, plan=key)
+    else:
+        publication_bump(using, through=(model, path, key))
+
+
+def saved(sender, instance, created=False, using=None, **kwargs):
+    bump_for(instance, using or "default", appeared_or_went=created)
+
+
+def deleted(sender, instance, using=None, **kwargs):
+    bump_for(instance, using or "default", appeared_or_went=True)
 
 
 def connect():
     for model in PUBLIC_MODELS:
         name = model._meta.model_name
-        post_save.connect(changed, sender=model, dispatch_uid=f"{DISPATCH_PREFIX}.save.{name}")
-        post_delete.connect(changed, sender=model, dispatch_uid=f"{DISPATCH_PREFIX}.delete.{name}")
+        post_save.connect(saved, sender=model, dispatch_uid=f"{DISPATCH_PREFIX}.save.{name}")
+        post_delete.connect(deleted, sender=model, dispatch_uid=f"{DISPATCH_PREFIX}.delete.{name}")
     m2m_changed.connect(
         partners_changed,
         sender=models.Item.partner_units.through,
@@ -67,7 +111,7 @@ def connect():
         feedback_saved, sender=models.Feedback, dispatch_uid=f"{DISPATCH_PREFIX}.save.feedback"
     )
     post_delete.connect(
-        changed, sender=models.Feedback, dispatch_uid=f"{DISPATCH_PREFIX}.delete.feedback"
+        deleted, sender=models.Feedback, dispatch_uid=f"{DISPATCH_PREFIX}.delete.feedback"
     )
 
 
@@ -76,11 +120,18 @@ def feedback_saved(sender, instance, created, using=None, **kwargs):
     them must not empty the page cache); publishing, answering and withdrawing do."""
     if created and instance.state == models.Feedback.State.PENDING:
         return
-    publication_bump(using or "default")
+    bump_for(instance, using or "default")
 
 
-def partners_changed(sender, action, using=None, **kwargs):
-    if action in ("post_add", "post_remove", "post_clear"):
+def partners_changed(sender, instance, action, using=None, **kwargs):
+    """An item's partner units, a publicity month's items: within the plan of either. From
+    the other side (a unit's items, `reverse`) the plans are not at hand: the whole site."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    plan = getattr(instance, "plan_id", None)
+    if isinstance(instance, models.Item | models.PublicityMonth) and plan is not None:
+        publication_bump(using or "default", plan=plan)
+    else:
         publication_bump(using or "default")
 
 

@@ -160,7 +160,8 @@ def reports_import_figures(
         MonthlyReport.history.bulk_history_create(
             list(reports.values()), update=True, default_user=user, default_change_reason="保存"
         )
-        publication_bump()
+        for plan in {item.plan_id for item in items.values()}:
+            publication_bump(plan=plan)
         # Drafts' figures count for nothing yet; a stored snapshot the import made stale (a
         # plan edited in the same transaction) is written with it all the same.
         snapshots.write_pending()

@@ -374,7 +374,7 @@ def report_approve(*, report: MonthlyReport, user, version: int | None = None) -
         row.reviewed_at, row.reviewed_by = row.updated_at, user
         row.return_reason = ""
         _save(row, "审核通过")
-        publication_bump()
+        publication_bump(through=(Item, "plan_id", row.item_id))
     return row
 
 
@@ -427,7 +427,7 @@ def report_reopen(
         row.return_reason = f"重新打开：{reason}"
         row.reopened_at, row.reopened_by = row.updated_at, user
         _save(row, f"重新打开：{reason}")
-        publication_bump()
+        publication_bump(through=(Item, "plan_id", row.item_id))
     return row
 
 

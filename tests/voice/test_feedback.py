@@ -562,7 +562,9 @@ def test_a_pending_message_leaves_cached_pages_alone_and_publishing_refreshes_th
     from livelihood.operations import signals
 
     bumps = []
-    monkeypatch.setattr(signals, "publication_bump", lambda using="default": bumps.append(using))
+    monkeypatch.setattr(
+        signals, "publication_bump", lambda using="default", **scope: bumps.append(using)
+    )
     feedback = voice.feedback_submit(item=item, message="希望增加夜间培训班次。")
     assert bumps == []
     voice.feedback_publish(feedback=feedback, user=office)

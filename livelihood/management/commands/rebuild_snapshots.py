@@ -31,7 +31,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             written = build.rebuild(list(plans))
             # What residents see may have changed: no page cached before is served after.
-            publication_bump()
+            for plan in written:
+                publication_bump(plan=plan.pk)
         for plan, rows in written.items():
             self.stdout.write(f"{plan.year} 年：{rows} 条快照记录")
         self.stdout.write(
