@@ -4,9 +4,12 @@ Rendered public pages, cached and invalidated by the publication version.
 `public_page(view)` wraps every public view (livelihood/urls.py). For a GET or HEAD from a
 visitor without a session:
 
-1. it reads the publication version (livelihood/operations/publication.py): one primary-key
-   query, the only one a cached page costs, and under load not even that: a worker asks the
-   database at most once per PUBLIC_VERSION_RECHECK_SECONDS (1 s by default);
+1. it reads the publication versions (livelihood/operations/publication.py): one query, the
+   only one a cached page costs, and under load not even that: a worker asks the database at
+   most once per PUBLIC_VERSION_RECHECK_SECONDS (1 s by default). A page of one plan year
+   (its URL has a `year`) is keyed on the site's version and its plan's, any other page on
+   the version of everything (`Versions.for_page`): an approval in this year's plan leaves
+   earlier years' pages cached;
 2. the cache key is the release (`release()`: what renders the page), that version, today's
    date (statuses such as 逾期未报 move with the calendar) and the absolute URL: scheme,
    host, path and query string (`page_key()`);
@@ -125,14 +128,15 @@ def public_page(view):
         # Changes this connection has written but not committed have not raised the version
         # yet (tests; ATOMIC_REQUESTS): render what the connection sees, store nothing.
         # EarlyHitMiddleware has read it already for this request: a miss asks once.
-        version = None
+        versions = None
         if not publication.bump_pending():
-            version = getattr(request, "_page_cache_version", None)
-            version = version or publication.current_for_pages()
-        if version is None:
+            versions = getattr(request, "_page_cache_version", None)
+            versions = versions or publication.current_for_pages()
+        if versions is None:
             response = view(request, *args, **kwargs)
             response.headers[STATUS_HEADER] = "pass"
             return response
+        version = versions.for_page(kwargs.get("year"))
 
         key, digest, now = page_key(request, version)
         early = getattr(request, "_page_cache_early", False)
@@ -215,18 +219,20 @@ class EarlyHitMiddleware:
         if is_personal(request) or publication.bump_pending():
             return None
         try:  # a page of this wrapper's: /healthz, the admin, static files are not asked for
-            if not getattr(resolve(request.path_info).func, "public_page", False):
-                return None
+            match = resolve(request.path_info)
         except Resolver404:
             return None
+        if not getattr(match.func, "public_page", False):
+            return None
         try:
-            version = publication.current_for_pages(public_pages_alias())
-            if version is None:
+            versions = publication.current_for_pages(public_pages_alias())
+            if versions is None:
                 return None
+            version = versions.for_page(match.kwargs.get("year"))
             key, digest, now = page_key(request, version)
         except (DatabaseError, DisallowedHost):
             return None  # the page's own path answers (503, 400) as it always has
-        request._page_cache_version = version
+        request._page_cache_version = versions
         entry = _cache_get(key)
         if entry is None or not entry.get("complete"):
             request._page_cache_seen = (key, entry)

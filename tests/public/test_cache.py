@@ -551,8 +551,15 @@ def test_a_cache_that_does_not_answer_does_not_take_the_pages_down(client, emplo
 # PUBLIC_VERSION_RECHECK_SECONDS: how long a worker trusts the version it last read
 # ------------------------------------------------------------------------------
 def bump_elsewhere():
-    """Raise the version as another worker or app server would: in the database only."""
-    PublicationVersion.objects.update(counter=F("counter") + 1, changed_at=timezone.now())
+    """Raise the versions as another worker or app server would: in the database only (the
+    site's too, so that every page's key moves, the item page's included)."""
+    now = timezone.now()
+    PublicationVersion.objects.update(
+        counter=F("counter") + 1,
+        changed_at=now,
+        site_counter=F("site_counter") + 1,
+        site_changed_at=now,
+    )
 
 
 def test_within_the_window_a_cached_page_costs_no_query(client, employment, settings):
