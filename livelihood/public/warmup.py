@@ -15,7 +15,9 @@ background, so that the next resident to ask for one is answered from the cache.
    plan's, through Django's own WSGI handler with the whole middleware stack: the page is
    stored exactly as a resident's request would have stored it, with every header, under the
    key a resident's request computes (livelihood/public/cache.py). A page already cached
-   costs one lookup.
+   costs one lookup: after an approval in this year's plan the earlier years' pages are
+   still cached (their keys hold their own plan's version), and only this year's pages and
+   those outside a plan year are rendered.
 4. The key holds scheme://host of the request, so each page is rendered for every origin
    residents use: the one in PUBLIC_BASE_URL when set, then those cache.py recorded on its
    latest misses (at most five, most recent first).
