@@ -41,6 +41,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 SINGLE_ROW = 1
+MAX_LOOKUP = 500  # rows whose plans one transaction looks up; more raise the site's version
 SITE_ROW_YEAR = 0  # `current()`'s query: the row of PublicationVersion, not a plan's
 
 # Sent by `bump_now` once the version is raised (the change behind it has committed), with
@@ -258,7 +259,8 @@ class _Bump:
         plans = set(self.plans)
         site = self.site
         for (model, path), pks in self.through.items():
-            if site:
+            if site or len(pks) > MAX_LOOKUP:  # a change that large: the whole site
+                site = True
                 break
             found = model._base_manager.using(self.using).filter(pk__in=pks)
             rows = dict(found.values_list("pk", path))

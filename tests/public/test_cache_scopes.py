@@ -193,3 +193,13 @@ def test_the_versions_are_one_query_whatever_the_number_of_plans(two_years):
     # A plan nothing was published in yet is keyed on the site's version alone.
     assert versions.for_page(1999).token.endswith("/-")
     assert versions.for_page(2024).changed_at <= timezone.now()
+
+
+def test_a_change_of_very_many_rows_moves_every_page(two_years, monkeypatch):
+    """Beyond MAX_LOOKUP rows their plans are not looked up: the whole site is raised."""
+    monkeypatch.setattr(publication, "MAX_LOOKUP", 0)
+    before = publication.current()
+    figure = Figure.objects.get(report=two_years["may"])
+    figure.value = Decimal("2400")
+    figure.save()
+    assert publication.current().site.counter == before.site.counter + 1
