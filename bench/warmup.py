@@ -68,6 +68,7 @@ def main():
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
+    from django.urls import resolve
 
     from livelihood.plan.models import Plan, Street
     from livelihood.public import warmup
@@ -77,14 +78,33 @@ def main():
     plans = list(Plan.objects.published())
     pages = len(warmup.page_paths())
     runs = {}
+    kinds = {}  # page kind (URL name) -> [pages, seconds] of the run under way
+    render = warmup.render
+
+    def timed_render(handler, origin, path):
+        started = time.perf_counter()
+        try:
+            return render(handler, origin, path)
+        finally:
+            kind = kinds.setdefault(resolve(path).url_name, [0, 0.0])
+            kind[0] += 1
+            kind[1] += time.perf_counter() - started
+
+    warmup.render = timed_render
 
     def run(label):
+        kinds.clear()
         done = warmup.warm(extra_origins=[ORIGIN])
-        runs[label] = done.as_dict()
+        runs[label] = {
+            **done.as_dict(),
+            "kinds": {k: [n, round(t, 3)] for k, (n, t) in kinds.items()},
+        }
         print(
             f"{label:<46}{done.seconds:>8.2f} s{done.pages:>7} rendered{done.cached:>7} cached"
             f"{done.skipped:>5} not stored"
         )
+        slowest = sorted(kinds.items(), key=lambda kind: -kind[1][1])[:6]
+        print("    " + ", ".join(f"{k} {n}× {t / n * 1000:.1f} ms" for k, (n, t) in slowest))
 
     print(f"{pages} pages, {len(plans)} plan years ({connection.vendor}), one origin\n")
     run("1. cold (empty cache)")
