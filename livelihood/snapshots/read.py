@@ -66,8 +66,18 @@ class Standing:
         stored one, with the overdue count of those items; computed when nothing is stored."""
         if not self.stored:
             return items_rollup(items)
+        return self._stored_rollup(scope, key, sum(1 for item in items if item.overdue))
+
+    def rollup_of(self, parts, scope=Scope.PLAN, key=None) -> progress.Rollup:
+        """`rollup` for a caller that kept the scope's items as (ItemProgress, weight) pairs
+        rather than the items (the office's summary, which streams its rows)."""
+        parts = list(parts)
+        if not self.stored:
+            return progress.rollup(parts)
+        return self._stored_rollup(scope, key, sum(1 for snapshot, _ in parts if snapshot.overdue))
+
+    def _stored_rollup(self, scope, key, overdue: int) -> progress.Rollup:
         body = self.rollups.get((scope, self.plan.pk if key is None else key))
-        overdue = sum(1 for item in items if item.overdue)
         if body is None:
             return dataclasses.replace(progress.rollup(()), overdue=overdue)
         return decode_rollup(body, overdue)
