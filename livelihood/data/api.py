@@ -1,8 +1,8 @@
 """
 The read-only JSON API under /api/v1/: the same rows as the downloads
-(livelihood/data/resources/),
-described by livelihood/data/openapi.py (served at /api/v1/openapi.json, and every response is
-checked against it in tests/test_api.py).
+(livelihood/data/resources/), their progress read from the stored snapshot as residents' pages
+read it (livelihood/snapshots/read.py), described by livelihood/data/openapi.py (served at
+/api/v1/openapi.json, and every response is checked against it in tests/test_api.py).
 
 Plain Django views. Each answers `{"data": …}`, or on error `{"error": {"status", "code",
 "message"}}` with a Chinese message: 404 for an unknown plan, item or address, 400 for a bad
@@ -141,7 +141,8 @@ def item_detail(request, year, code):
     record["indicators"] = list(
         resources.PublicIndicatorResource().records(resources.indicators_of([item]))
     )
-    record["milestones"] = list(resources.PublicMilestoneResource().records(item.milestones.all()))
+    milestones = resources.PublicMilestoneResource(plan=plan).get_queryset().filter(item=item)
+    record["milestones"] = list(resources.PublicMilestoneResource().records(milestones))
     return {"data": record}
 
 

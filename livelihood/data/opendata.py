@@ -5,6 +5,10 @@ Open data for everyone: the data page and the downloads of each plan year's data
 - CSV is UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly.
 - In CSV and XLSX every text a spreadsheet would run as a formula is neutralised
   (`spreadsheet.neutralise`); numbers stay numbers (numeric cells in XLSX).
+- Progress, 序时进度, status and 数据截至 are the stored snapshot's, read through the datasets
+  (livelihood/data/resources/) and livelihood/snapshots/read.py as residents' pages read them;
+  a plan with nothing stored, or a change not yet written, is computed afresh by the reader.
+  The data page lists each year's 数据截至 from the approved reports in one grouped query.
 - The large dataset (the monthly figures) is never held in memory: CSV and JSON are streamed
   as the rows arrive in chunks from the database; XLSX is written by openpyxl's write-only mode
   to a temporary file, which is then streamed and deleted.
@@ -40,8 +44,8 @@ from livelihood.data.spreadsheet import neutralise
 from livelihood.plan.models import Plan
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
-from livelihood.progress.selectors import data_month
 from livelihood.reporting.models import MonthlyReport
+from livelihood.snapshots import read as snapshots
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -231,7 +235,7 @@ def field_docs(resource) -> list[dict]:
 
 
 def download_meta(plan, resource) -> dict:
-    month = data_month(plan)
+    month = snapshots.plan_data_month(plan)
     return {
         "dataset": resource.slug,
         "title": resource.label,

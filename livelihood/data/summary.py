@@ -20,8 +20,23 @@ earlier month it lists the months up to M still unreported on the export day.
 A summary can be chosen for any month from the plan's month of issue to December of its year
 that has begun; the year-end summary is December's, exportable in January and any time after.
 
-Every figure comes from `ItemQuerySet.with_progress()` and `Item.snapshot`: nothing here
-does progress arithmetic of its own.
+Every figure is read through the stored snapshot's reader (livelihood/snapshots/read.py:
+`as_of`), and nothing here does progress arithmetic of its own. "The plan measured at data
+month M with everything approved so far" is the snapshot's `as_of` view of month M, stored
+for every month up to the plan's data month, so a summary for such a month reads the stored
+items and roll-ups (domains, lead units, the plan). Two summaries are computed afresh through
+`with_progress(as_of=M)` instead, because no stored view holds them:
+
+- a month after the plan's data month (chosen while none of its reports is approved yet):
+  its 序时进度 and status are judged at M, and every stored view is judged at a month that
+  has an approved report (`as_of` views up to the data month; `published` views at the data
+  month of a past moment);
+- a plan with nothing approved, or one changed and not yet written (`is_pending`), as for
+  residents' pages.
+
+What the snapshot does not hold is read beside it, the same way on both paths: 逾期未报 (it
+depends on the day), each item's latest approved month up to M, the latest approved report's
+texts, punctuality.
 
 The sheets and the CSV are written by livelihood/data/summary_sheets.py.
 """
@@ -40,10 +55,11 @@ from livelihood.data.exports import ExportError, plain_number
 from livelihood.plan.models import LeadUnit, Milestone, Plan
 from livelihood.progress import arithmetic as progress
 from livelihood.progress.querysets import approved_q
-from livelihood.progress.selectors import Submissions, data_month
+from livelihood.progress.selectors import Submissions
 from livelihood.reporting.models import MonthlyReport
+from livelihood.snapshots import read as snapshots
 
-ITEM_CHUNK = 100
+Scope = snapshots.Scope
 
 
 # ------------------------------------------------------------------------------
@@ -134,7 +150,7 @@ def default_month(plan: Plan, today: datetime.date | None = None) -> datetime.da
     one can choose; this month (clamped to the plan's year) while nothing is approved."""
     today = today or timezone.localdate()
     first, last = month_choices(plan, today)
-    latest = data_month(plan)
+    latest = snapshots.plan_data_month(plan)
     if latest is None:
         latest = today.replace(day=1)
     return max(min(latest, last), first)
@@ -223,27 +239,29 @@ class ItemLine:
         return self.snapshot.expected
 
 
-def _items(summary: SummaryMonth):
+def standing(summary: SummaryMonth) -> snapshots.Standing:
+    """The plan's items measured at the summary's month, in reading order (the module
+    docstring says when they are stored and when computed), each with the texts of its
+    latest approved report up to the month."""
     latest = MonthlyReport.objects.filter(
         approved_q("", summary.month), item=OuterRef("pk")
     ).order_by("-month")
-    return (
-        summary.plan.items.with_progress(summary.month, today=summary.today)
-        .annotate(
-            _narrative=Subquery(latest.values("narrative")[:1]),
-            _delay_reason=Subquery(latest.values("delay_reason")[:1]),
-            _delay_note=Subquery(latest.values("delay_note")[:1]),
-            _report_demo=Subquery(latest.values("is_demo")[:1]),
-        )
-        .order_by("domain__number", "order", "code")
-        .iterator(chunk_size=ITEM_CHUNK)
+    items = summary.plan.items.annotate(
+        _narrative=Subquery(latest.values("narrative")[:1]),
+        _delay_reason=Subquery(latest.values("delay_reason")[:1]),
+        _delay_note=Subquery(latest.values("delay_note")[:1]),
+        _report_demo=Subquery(latest.values("is_demo")[:1]),
+    )
+    return snapshots.as_of(
+        summary.plan, summary.month, today=summary.today, items=items, last_approved=True
     )
 
 
-def item_lines(summary: SummaryMonth):
-    """One ItemLine per item of the plan, in reading order."""
+def item_lines(summary: SummaryMonth, read: snapshots.Standing | None = None):
+    """One ItemLine per item of the plan, in reading order (of `read`, the summary's
+    standing, when already read)."""
     reasons = dict(MonthlyReport.DelayReason.choices)
-    for item in _items(summary):
+    for item in (read or standing(summary)).items:
         snapshot = item.snapshot
         indicators = list(item.indicators.all())
         lines = tuple(
@@ -292,13 +310,15 @@ def item_lines(summary: SummaryMonth):
 
 @dataclass
 class Totals:
-    """What the totals and the ranking need, gathered while the items stream past: one
-    (snapshot, weight) per item, by domain and by lead unit, and punctuality by unit."""
+    """What the totals and the ranking need, gathered while the items pass: one (snapshot,
+    weight) per item, by domain and by lead unit, and punctuality by unit; and the standing
+    they were read from, whose stored roll-ups the totals read (`Standing.rollup_of`)."""
 
     by_domain: dict = field(default_factory=lambda: defaultdict(list))
     by_unit: dict = field(default_factory=lambda: defaultdict(list))
     punctual: dict = field(default_factory=dict)
     everything: list = field(default_factory=list)
+    read: snapshots.Standing | None = None
 
     def add(self, line: ItemLine, punctuality: progress.Punctuality):
         part = (line.snapshot, line.weight)
@@ -307,6 +327,20 @@ class Totals:
         self.everything.append(part)
         unit = line.lead_unit_id
         self.punctual[unit] = self.punctual.get(unit, progress.NO_REPORTS_DUE) + punctuality
+
+    def _rollup(self, parts, scope, key=None) -> progress.Rollup:
+        if self.read is None:
+            return progress.rollup(parts)
+        return self.read.rollup_of(parts, scope, key)
+
+    def domain(self, domain) -> progress.Rollup:
+        return self._rollup(self.by_domain.get(domain.number, []), Scope.DOMAIN, domain.pk)
+
+    def unit(self, unit_id) -> progress.Rollup:
+        return self._rollup(self.by_unit.get(unit_id, []), Scope.UNIT, unit_id)
+
+    def plan(self) -> progress.Rollup:
+        return self._rollup(self.everything, Scope.PLAN)
 
 
 def lines_with_totals(summary: SummaryMonth, totals: Totals):
@@ -318,7 +352,8 @@ def lines_with_totals(summary: SummaryMonth, totals: Totals):
         plan.first_month, plan.last_month, summary.today, settings.REPORT_DUE_DAY
     )
     submissions = Submissions(MonthlyReport.objects.filter(item__plan=plan))
-    for line in item_lines(summary):
+    totals.read = standing(summary)
+    for line in item_lines(summary, totals.read):
         totals.add(line, submissions.punctuality(line.item_id, due))
         yield line
 
@@ -337,8 +372,8 @@ def unit_ranking(totals: Totals) -> list[UnitRank]:
     (highest first; a unit with nothing measurable last); equal on both, equal rank."""
     units = LeadUnit.objects.in_bulk(list(totals.by_unit))
     rows = []
-    for unit_id, parts in totals.by_unit.items():
-        rows.append((units[unit_id], totals.punctual[unit_id], progress.rollup(parts)))
+    for unit_id in totals.by_unit:
+        rows.append((units[unit_id], totals.punctual[unit_id], totals.unit(unit_id)))
 
     def key(row):
         _unit, punctual, rolled = row

@@ -8,14 +8,15 @@ its target as written, the latest figure in the unit as written, progress, 序�
 逾期未报, lead unit (暂定 marked), delay reason and note, and the narrative of the latest
 approved report. An item's own cells span its indicators' rows. Progress is shown uncapped,
 as on the item page (135% is news); the domain and plan totals below the items are the
-capped, weight-normalised roll-ups of `progress.rollup()`, with the count of items in each
-status. Sheet 牵头单位排名: the lead units ranked by reporting punctuality
+capped, weight-normalised roll-ups of `progress.rollup()` (stored or computed), with the
+count of items in each status. Sheet 牵头单位排名: the lead units ranked by reporting punctuality
 (`progress.punctuality`), then by the roll-up of their items' progress.
 
 The CSV holds the same item rows without the title and totals, one row per indicator with the
 item's values repeated, a 领域 column, percentages as numbers of percent, and a 演示数据
-column. Items are read with `.iterator()` in chunks; what is kept while writing is one
-snapshot per item for the totals, not the items.
+column. The plan's items (a plan year's few tens) are read at once, as residents' pages
+read them (livelihood/snapshots/read.py); the totals are the stored roll-ups where the items
+were read from the stored snapshot (livelihood/data/summary.py says when).
 """
 
 import math
@@ -417,13 +418,11 @@ def _write_totals(sheet: _Sheet, summary: SummaryMonth, totals: Totals):
     sheet.merge(f"A{sheet.row}:B{sheet.row}")
     domains = list(summary.plan.domains.order_by("number"))
     for domain in domains:
-        parts = totals.by_domain.get(domain.number, [])
-        _totals_row(sheet, f"{chinese_number(domain.number)}、{domain.name}", parts)
-    _totals_row(sheet, "合计", totals.everything, font=BOLD_FONT)
+        _totals_row(sheet, f"{chinese_number(domain.number)}、{domain.name}", totals.domain(domain))
+    _totals_row(sheet, "合计", totals.plan(), font=BOLD_FONT)
 
 
-def _totals_row(sheet: _Sheet, label: str, parts, *, font=BODY_FONT):
-    rolled = progress.rollup(parts)
+def _totals_row(sheet: _Sheet, label: str, rolled: progress.Rollup, *, font=BODY_FONT):
     cells = [
         sheet.value(label, alignment=LEFT, font=font),
         sheet.value(""),

@@ -8,8 +8,18 @@ Computed criteria use the one progress arithmetic (progress.py through `with_pro
 for the plan as it stood at the round's cut-off: reports up to `cutoff_month`, approved (and
 submitted, votes cast) by `cutoff_at`, or by the moment of closing when that comes first.
 They are computed once, when the round closes, and stored with their inputs
-(`EvaluationScore`); nothing changed later moves them. Manual criteria are typed in by the
-coordinator, with a note, until the round is published.
+(`EvaluationScore`); nothing changed later moves them.
+
+They are computed afresh through `with_progress()`, not read from the stored progress snapshot
+(livelihood/snapshots/), because no stored view holds this measure: the round measures the plan
+at its cut-off month counting only what had been approved by the cut-off moment (any moment,
+not a month's end). The stored `as_of` view of that month counts every approval since, and a
+stored `published` view is judged at the data month of a month's end, not at the cut-off
+month. Even when a round closes before its cut-off (the moment is then now), the `as_of` view
+also counts an approved report with no approval time, which "approved by the moment" leaves
+out. Closing a round is rare and its scores are stored, so nothing is gained by a near match.
+
+Manual criteria are typed in by the coordinator, with a note, until the round is published.
 
 A score is 0–100. A party's total is the weight-normalised mean of the scores it has
 (`progress.weighted_mean`): a criterion with nothing to measure (no votes yet) drops out

@@ -83,6 +83,15 @@ class IndicatorQuerySet(models.QuerySet):
         )
 
 
+def last_approved_month(as_of=None, published_by=None) -> Subquery:
+    """The latest month of the item's reports counted (`approved_q`), as an annotation on
+    items: `_last_approved`, read by `Item.snapshot` and shown as the item's data month."""
+    reports = model("MonthlyReport").objects.filter(
+        approved_q("", as_of, published_by), item=OuterRef("pk")
+    )
+    return Subquery(reports.order_by("-month").values("month")[:1], output_field=models.DateField())
+
+
 class ItemQuerySet(models.QuerySet):
     def with_progress(
         self,
@@ -107,7 +116,6 @@ class ItemQuerySet(models.QuerySet):
             .order_by("number")
             .prefetch_related("planned_values")
         )
-        approved = reports.filter(approved_q("", as_of, published_by), item=OuterRef("pk"))
         milestones = (
             model("Milestone")
             # Timeline order; the default ordering would join the item, plan and domain.
@@ -154,10 +162,7 @@ class ItemQuerySet(models.QuerySet):
         return (
             self.select_related("plan", "domain", "lead_unit")
             .annotate(
-                _last_approved=Subquery(
-                    approved.order_by("-month").values("month")[:1],
-                    output_field=models.DateField(),
-                ),
+                _last_approved=last_approved_month(as_of, published_by),
                 _reported_count=Coalesce(Subquery(reported), 0),
                 _as_of=data_month,
                 _today=Value(today, output_field=models.DateField()),

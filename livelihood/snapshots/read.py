@@ -3,9 +3,17 @@ Reading the stored snapshot for a page: a plan's items with their progress, and 
 in a fixed number of plain queries and no arithmetic beyond the 逾期未报 flag.
 
 `current(plan)` is the plan as it stands (its data month, every approval so far);
-`published(plan, month)` is the plan as residents saw it at the end of `month` (the month
-views). Both return a `Standing`; its items carry their snapshot where `Item.snapshot` looks
-for it, and their indicators the district totals shown, so templates read them as before.
+`as_of(plan, month)` is the plan measured at an earlier data month with every approval so far
+(the office's summary); `published(plan, month)` is the plan as residents saw it at the end of
+`month` (the month views). Each returns a `Standing`; its items carry their snapshot where
+`Item.snapshot` looks for it, and their indicators the district totals shown, so templates,
+the API and the downloads read them as before.
+
+What a reader reads beside progress, when it asks: `items`, a queryset of Item to read the
+plan's items from (the caller's own annotations and prefetches ride along); `last_approved`,
+each item's latest approved month counted in the view (`_last_approved`, as
+`with_progress()` annotates it); `planned`, the indicators' monthly plans (prefetched, as
+`with_progress()` prefetches them).
 
 When a plan has no stored snapshot yet, or this connection has changed it and not written it
 (livelihood/snapshots/build.py: `is_pending`), the same Standing is computed afresh through
@@ -23,7 +31,12 @@ from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from livelihood.progress import arithmetic as progress
-from livelihood.progress.querysets import approved_q, model, reported_counts
+from livelihood.progress.querysets import (
+    approved_q,
+    last_approved_month,
+    model,
+    reported_counts,
+)
 from livelihood.progress.selectors import data_month, items_rollup, month_end_moment
 from livelihood.snapshots.build import (
     decode_item,
@@ -53,11 +66,36 @@ class Standing:
         stored one, with the overdue count of those items; computed when nothing is stored."""
         if not self.stored:
             return items_rollup(items)
+        return self._stored_rollup(scope, key, sum(1 for item in items if item.overdue))
+
+    def rollup_of(self, parts, scope=Scope.PLAN, key=None) -> progress.Rollup:
+        """`rollup` for a caller that kept the scope's items as (ItemProgress, weight) pairs
+        rather than the items (the office's summary, which streams its rows)."""
+        parts = list(parts)
+        if not self.stored:
+            return progress.rollup(parts)
+        return self._stored_rollup(scope, key, sum(1 for snapshot, _ in parts if snapshot.overdue))
+
+    def _stored_rollup(self, scope, key, overdue: int) -> progress.Rollup:
         body = self.rollups.get((scope, self.plan.pk if key is None else key))
-        overdue = sum(1 for item in items if item.overdue)
         if body is None:
             return dataclasses.replace(progress.rollup(()), overdue=overdue)
         return decode_rollup(body, overdue)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reading:
+    """What a reader asked for beside progress (the module docstring)."""
+
+    filters: dict
+    indicators: bool = True
+    items: object = None
+    last_approved: bool = False
+    planned: bool = False
+
+    def queryset(self, plan):
+        items = plan.items.all() if self.items is None else self.items.filter(plan=plan)
+        return items.filter(**self.filters)
 
 
 def _build(plan):
@@ -73,22 +111,62 @@ def plan_data_month(plan) -> datetime.date | None:
 
 
 def current(
-    plan, *, today: datetime.date | None = None, indicators: bool = True, **filters
+    plan,
+    *,
+    today: datetime.date | None = None,
+    indicators: bool = True,
+    items=None,
+    last_approved: bool = False,
+    planned: bool = False,
+    **filters,
 ) -> Standing:
     """The plan's items matching `filters` as the plan stands: measured at its data month.
     `indicators=False` for a page that shows none (the items' progress alone)."""
+    reading = _Reading(filters, indicators, items, last_approved, planned)
     build = _build(plan)
     if build is None or build.data_month is None:
         month = data_month(plan)
-        return Standing(plan, month, _afresh(plan, filters, month), stored=False)
-    return _stored(
-        plan, View.AS_OF, build.data_month, build.data_month, None, today, filters, indicators
-    )
+        return Standing(plan, month, _afresh(plan, reading, month), stored=False)
+    return _stored(plan, View.AS_OF, build.data_month, build.data_month, None, today, reading)
 
 
-def published(plan, month: datetime.date, *, indicators: bool = True, **filters) -> Standing:
+def as_of(
+    plan,
+    month: datetime.date,
+    *,
+    today: datetime.date | None = None,
+    indicators: bool = True,
+    items=None,
+    last_approved: bool = False,
+    planned: bool = False,
+    **filters,
+) -> Standing:
+    """The plan's items measured at data month `month` with every report approved so far for
+    a month up to it: what `with_progress(month, today=today)` gives. The snapshot stores this
+    view for each month up to the plan's data month; a later month (one whose reports are
+    not yet approved) is judged on a schedule no stored view holds, and is computed afresh,
+    as is a plan with nothing approved."""
+    reading = _Reading(filters, indicators, items, last_approved, planned)
+    build = _build(plan)
+    if build is None or build.data_month is None or month > build.data_month:
+        items = _afresh(plan, reading, month, today=today)
+        return Standing(plan, month, items, stored=False)
+    return _stored(plan, View.AS_OF, month, month, None, today, reading)
+
+
+def published(
+    plan,
+    month: datetime.date,
+    *,
+    indicators: bool = True,
+    items=None,
+    last_approved: bool = False,
+    planned: bool = False,
+    **filters,
+) -> Standing:
     """The plan as residents saw it at the end of `month`: only what had been approved by
     then, measured at the data month of that moment."""
+    reading = _Reading(filters, indicators, items, last_approved, planned)
     moment = month_end_moment(month)
     build = _build(plan)
     body = None
@@ -102,23 +180,24 @@ def published(plan, month: datetime.date, *, indicators: bool = True, **filters)
         )
     if body is None:
         shown = data_month(plan, moment)
-        items = _afresh(plan, filters, shown, published_by=moment, today=moment.date())
+        items = _afresh(plan, reading, shown, published_by=moment, today=moment.date())
         return Standing(plan, shown, items, stored=False)
-    return _stored(
-        plan, View.PUBLISHED, month, decode_month(body), moment, moment.date(), filters, indicators
-    )
+    return _stored(plan, View.PUBLISHED, month, decode_month(body), moment, moment.date(), reading)
 
 
-def _afresh(plan, filters, month, **options):
-    return list(plan.items.filter(**filters).with_progress(month, **options).order_by(*ORDER))
+def _afresh(plan, reading, month, **options):
+    return list(reading.queryset(plan).with_progress(month, **options).order_by(*ORDER))
 
 
-def _stored(plan, view, month, shown, published_by, today, filters, indicators) -> Standing:
-    items = plan.items.filter(**filters).select_related("domain", "lead_unit").order_by(*ORDER)
-    if indicators:
-        items = items.prefetch_related(
-            Prefetch("indicators", queryset=model("Indicator").objects.order_by("number"))
-        )
+def _stored(plan, view, month, shown, published_by, today, reading) -> Standing:
+    items = reading.queryset(plan).select_related("domain", "lead_unit").order_by(*ORDER)
+    if reading.last_approved:
+        items = items.annotate(_last_approved=last_approved_month(shown, published_by))
+    if reading.indicators:
+        indicators = model("Indicator").objects.order_by("number")
+        if reading.planned:
+            indicators = indicators.prefetch_related("planned_values")
+        items = items.prefetch_related(Prefetch("indicators", queryset=indicators))
     items = list(items)
     rows = dict(
         ItemSnapshot.objects.filter(plan=plan, view=view, month=month).values_list(
@@ -126,7 +205,7 @@ def _stored(plan, view, month, shown, published_by, today, filters, indicators) 
         )
     )
     if any(item.pk not in rows for item in items):  # written before the item existed
-        items = _afresh(plan, filters, shown, published_by=published_by, today=today)
+        items = _afresh(plan, reading, shown, published_by=published_by, today=today)
         return Standing(plan, shown, items, stored=False)
     rollups = {
         (scope, key): body
@@ -142,7 +221,7 @@ def _stored(plan, view, month, shown, published_by, today, filters, indicators) 
         body = rows[item.pk]
         overdue = progress.overdue(due, reported.get(item.pk, 0))
         item.__dict__["_snapshot"] = decode_item(body, overdue)
-        if not indicators:
+        if not reading.indicators:
             continue
         values = decode_values(body)
         for indicator in item.indicators.all():

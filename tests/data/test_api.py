@@ -25,6 +25,8 @@ from livelihood.models import (
 )
 from livelihood.reporting import services
 from livelihood.reporting.figures import FigureInput
+from livelihood.snapshots import build, read
+from livelihood.snapshots.models import ItemSnapshot, RollupSnapshot, SnapshotBuild, View
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +180,109 @@ def test_item_shows_the_progress_of_the_item_page_and_approved_things_only(clien
     ]
     text = client.get(PREFIX + "/plans/2024/items").content.decode()
     assert "9404" not in text and "待审核说明" not in text
+
+
+# ------------------------------------------------------------------------------
+# Read from the stored snapshot (issue 16)
+# ------------------------------------------------------------------------------
+JUNE = datetime.date(2024, 6, 1)
+
+
+@pytest.fixture
+def written(published, make_item, report, milestone):
+    """The published plan, with a second item measured by its milestones alone, and its
+    snapshot written as a service writes it."""
+    item, indicator = published
+    other = make_item("1-2", title="按节点推进")
+    may = report(other, "2024-05")
+    milestone(other, datetime.date(2024, 5, 20), done_in=may)
+    milestone(other, datetime.date(2024, 10, 1))
+    build.write_pending()
+    assert not build.is_pending(item.plan_id)
+    return item, indicator
+
+
+def tamper(item, indicator):
+    """Numbers no arithmetic gives, written straight into the stored rows of June (the data
+    month): only a reader of the snapshot can show them."""
+    row = ItemSnapshot.objects.get(item=item, view=View.AS_OF, month=JUNE)
+    ItemSnapshot.objects.filter(pk=row.pk).update(
+        body={
+            **row.body,
+            "progress": "0.4321",
+            "uncapped": "0.4321",
+            "expected": "0.5",
+            "status": "behind",
+            "indicators": [["0.4321", "0.5"]],
+            "values": {str(indicator.pk): ["4969", "2024-06-01"]},
+        }
+    )
+    rollups = RollupSnapshot.objects.filter(plan=item.plan, view=View.AS_OF, month=JUNE)
+    for scope, progress in (("plan", "0.1234"), ("domain", "0.2346")):
+        rollup = rollups.get(scope=scope)
+        RollupSnapshot.objects.filter(pk=rollup.pk).update(
+            body={**rollup.body, "progress": progress}
+        )
+
+
+READ_PATHS = (
+    "/plans",
+    "/plans/2024",
+    "/plans/2024/domains",
+    "/plans/2024/items",
+    "/plans/2024/items?domain=1&unit=rsj",
+    "/plans/2024/items/1-1",
+    "/plans/2024/items/1-2",
+)
+
+
+@pytest.mark.parametrize("path", READ_PATHS)
+def test_an_answer_read_from_the_snapshot_is_the_answer_computed_afresh(
+    client, written, monkeypatch, path
+):
+    stored = client.get(PREFIX + path).json()
+    monkeypatch.setattr(read, "is_pending", lambda plan_id, using="default": True)
+    assert stored == client.get(PREFIX + path).json()
+
+
+def test_the_api_shows_the_stored_snapshot(client, written):
+    item, indicator = written
+    tamper(item, indicator)
+    listed = client.get(PREFIX + "/plans/2024/items").json()["data"]
+    first = next(row for row in listed if row["code"] == "1-1")
+    assert (first["progress"], first["expected_progress"], first["status"]) == (
+        43.2,
+        50,
+        "behind",
+    )
+    assert first["latest_value"] == "0.4969万人"
+    detail = client.get(PREFIX + "/plans/2024/items/1-1").json()["data"]
+    assert detail["progress"] == 43.2
+    assert [(i["latest_value"], i["progress"]) for i in detail["indicators"]] == [(4969, 43.2)]
+    assert detail["latest_month"] == "2024-06"  # not stored: read beside the snapshot
+    assert client.get(PREFIX + "/plans/2024").json()["data"]["progress"] == 12.3
+    assert [p["progress"] for p in client.get(PREFIX + "/plans").json()["data"]] == [12.3]
+    domains = client.get(PREFIX + "/plans/2024/domains").json()["data"]
+    assert [d["progress"] for d in domains] == [23.5]
+
+
+@pytest.mark.parametrize("how", ["pending", "missing"])
+def test_the_api_computes_afresh_what_the_snapshot_does_not_hold(client, written, how):
+    item, indicator = written
+    tamper(item, indicator)
+    if how == "pending":  # a change not yet written: an edit straight to the database
+        figure = MonthlyReport.objects.get(item=item, month=JUNE).figures.get(street=None)
+        figure.save()
+        assert build.is_pending(item.plan_id)
+    else:
+        SnapshotBuild.objects.filter(plan=item.plan).delete()
+    detail = client.get(PREFIX + "/plans/2024/items/1-1").json()["data"]
+    assert (detail["progress"], detail["status"]) == (31.3, "on_track")
+    assert [i["latest_value"] for i in detail["indicators"]] == [3600]
+    assert client.get(PREFIX + "/plans/2024").json()["data"]["progress"] != 12.3
+    assert [d["progress"] for d in client.get(PREFIX + "/plans/2024/domains").json()["data"]] != [
+        23.5
+    ]
 
 
 def test_the_new_datasets_records_match_the_description(

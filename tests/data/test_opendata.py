@@ -30,6 +30,8 @@ from livelihood.devdata import scale
 from livelihood.models import MonthlyReport
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
+from livelihood.snapshots import build, read
+from livelihood.snapshots.models import ItemSnapshot, RollupSnapshot, SnapshotBuild, View
 from tests.data.downloads import body
 
 DATASETS = [resource.slug for resource in resources.DOWNLOADS]
@@ -233,6 +235,111 @@ def test_unknown_dataset_or_year_is_404(client, published):
     assert client.get("/2024/data/staff.csv").status_code == 404
     assert client.get(download_url("items", "csv", year=2030)).status_code == 404
     assert client.get("/2024/data/items.xls").status_code == 404
+
+
+# ------------------------------------------------------------------------------
+# Read from the stored snapshot (issue 16)
+# ------------------------------------------------------------------------------
+JUNE = datetime.date(2024, 6, 1)
+STANDING = ("plans", "domains", "items", "indicators")
+
+
+@pytest.fixture
+def written(published, milestone):
+    """The published plan with a milestone done in June, its snapshot written as a service
+    writes it."""
+    item, indicator, june = published
+    milestone(item, datetime.date(2024, 6, 20), done_in=june)
+    build.write_pending()
+    assert not build.is_pending(item.plan_id)
+    return item, indicator
+
+
+def tamper(item, indicator):
+    """Numbers no arithmetic gives, written straight into June's stored rows."""
+    row = ItemSnapshot.objects.get(item=item, view=View.AS_OF, month=JUNE)
+    ItemSnapshot.objects.filter(pk=row.pk).update(
+        body={
+            **row.body,
+            "progress": "0.4321",
+            "uncapped": "0.4321",
+            "status": "behind",
+            "indicators": [["0.4321", row.body["indicators"][0][1]]],
+            "values": {str(indicator.pk): ["4969", "2024-06-01"]},
+        }
+    )
+    rollups = RollupSnapshot.objects.filter(plan=item.plan, view=View.AS_OF, month=JUNE)
+    for scope, value in (("plan", "0.1234"), ("domain", "0.2346")):
+        rollup = rollups.get(scope=scope)
+        RollupSnapshot.objects.filter(pk=rollup.pk).update(body={**rollup.body, "progress": value})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("dataset", STANDING)
+def test_a_download_read_from_the_snapshot_is_the_download_computed_afresh(
+    client, written, monkeypatch, dataset, fmt
+):
+    def read_back():
+        response = client.get(download_url(dataset, fmt))
+        if fmt == "csv":
+            return csv_rows(response)
+        meta = json.loads(body(response))
+        del meta["generated_at"]
+        return meta
+
+    stored = read_back()
+    monkeypatch.setattr(read, "is_pending", lambda plan_id, using="default": True)
+    assert stored == read_back()
+
+
+def test_the_downloads_show_the_stored_snapshot(client, written):
+    item, indicator = written
+    tamper(item, indicator)
+    (row,) = [r for r in csv_rows(client.get(download_url("items", "csv"))) if r["编号"] == "1-1"]
+    assert (row["完成进度（%）"], row["状态"], row["最新审核数值（原文单位）"]) == (
+        "43.2",
+        "滞后",
+        "0.4969万人",
+    )
+    (row,) = [
+        r for r in csv_rows(client.get(download_url("indicators", "csv"))) if r["事项编号"] == "1-1"
+    ]
+    assert (row["最新审核数值（基本单位）"], row["指标进度（%）"]) == ("4969", "43.2")
+    assert [r["总体进度（%）"] for r in csv_rows(client.get(download_url("plans", "csv")))] == [
+        "12.3"
+    ]
+    assert [r["总体进度（%）"] for r in csv_rows(client.get(download_url("domains", "csv")))] == [
+        "23.5"
+    ]
+    sheet = xlsx_sheet(client.get(download_url("items", "xlsx")))
+    headers = [c.value for c in sheet[1]]
+    first = {h: c.value for h, c in zip(headers, sheet[2], strict=True)}
+    assert first["完成进度（%）"] == 43.2  # a number, as the XLSX cell holds it
+
+
+def test_a_download_states_the_stored_data_month(client, written):
+    item, _ = written
+    SnapshotBuild.objects.filter(plan=item.plan).update(data_month=datetime.date(2024, 5, 1))
+    meta = json.loads(body(client.get(download_url("items", "json"))))
+    assert meta["data_month"] == "2024-05"
+    assert json_rows(client.get(download_url("plans", "json")))[0]["data_month"] == "2024-05"
+
+
+@pytest.mark.parametrize("how", ["pending", "missing"])
+def test_the_downloads_compute_afresh_what_the_snapshot_does_not_hold(client, written, how):
+    item, indicator = written
+    tamper(item, indicator)
+    if how == "pending":  # a change not yet written: an edit straight to the database
+        figure = MonthlyReport.objects.get(item=item, month=JUNE).figures.get(street=None)
+        figure.save()
+        assert build.is_pending(item.plan_id)
+    else:
+        SnapshotBuild.objects.filter(plan=item.plan).delete()
+    (row,) = [r for r in csv_rows(client.get(download_url("items", "csv"))) if r["编号"] == "1-1"]
+    assert (row["完成进度（%）"], row["最新审核数值（原文单位）"]) == ("31.3", "0.36万人")
+    plans = csv_rows(client.get(download_url("plans", "csv")))
+    assert plans[0]["总体进度（%）"] != "12.3"
+    assert plans[0]["数据截至"] == "2024-06"
 
 
 # ------------------------------------------------------------------------------

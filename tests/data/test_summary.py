@@ -28,6 +28,9 @@ from livelihood.models import (
     MonthlyReport,
     StaffProfile,
 )
+from livelihood.snapshots import build as snapshot_build
+from livelihood.snapshots import read
+from livelihood.snapshots.models import ItemSnapshot, RollupSnapshot, SnapshotBuild, View
 
 pytestmark = pytest.mark.django_db
 
@@ -390,6 +393,110 @@ def test_query_count_does_not_grow_with_the_items(
         build(plan)
     counted.append(len(second))
     assert counted[0] == counted[1]
+
+
+# ------------------------------------------------------------------------------
+# Read from the stored snapshot (issue 16)
+# ------------------------------------------------------------------------------
+NOW = at("2024-07-20")
+JUNE = datetime.date(2024, 6, 1)
+
+
+@pytest.fixture
+def written(plan, june):
+    """The June plan with its snapshot written as a service writes it."""
+    snapshot_build.write_pending()
+    assert not snapshot_build.is_pending(plan.pk)
+    return june
+
+
+def exported(plan, month, fmt):
+    """The summary as written on NOW: CSV rows, or every cell of every sheet."""
+    chosen = summary.summary_month(plan, summary.parse_month(month), now=NOW)
+    stream = io.BytesIO()
+    summary_sheets.write_summary(stream, fmt, chosen)
+    if fmt == "csv":
+        return list(csv.reader(io.StringIO(stream.getvalue().decode("utf-8-sig"))))
+    return [texts(ws) for ws in workbook(stream.getvalue()).worksheets]
+
+
+@pytest.mark.parametrize(
+    ("month", "stored"), [("2024-05", True), ("2024-06", True), ("2024-07", False)]
+)
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_summary_read_from_the_snapshot_is_the_summary_computed_afresh(
+    plan, written, monkeypatch, month, stored, fmt
+):
+    chosen = summary.summary_month(plan, summary.parse_month(month), now=NOW)
+    # Up to the data month (June) the stored as_of view holds it; July is judged on a
+    # schedule no stored view holds.
+    assert summary.standing(chosen).stored is stored
+    read_back = exported(plan, month, fmt)
+    monkeypatch.setattr(read, "is_pending", lambda plan_id, using="default": True)
+    assert not summary.standing(chosen).stored
+    assert read_back == exported(plan, month, fmt)
+
+
+def tamper(plan, item, unit):
+    """Numbers no arithmetic gives, written straight into June's stored rows."""
+    row = ItemSnapshot.objects.get(item=item, view=View.AS_OF, month=JUNE)
+    ItemSnapshot.objects.filter(pk=row.pk).update(
+        body={**row.body, "uncapped": "0.4321", "progress": "0.4321", "status": "behind"}
+    )
+    rollups = RollupSnapshot.objects.filter(plan=plan, view=View.AS_OF, month=JUNE)
+    for rollup, value in (
+        (rollups.get(scope="plan"), "0.1234"),
+        (rollups.get(scope="domain", key=item.domain_id), "0.2345"),
+        (rollups.get(scope="unit", key=unit.pk), "0.3456"),
+    ):
+        RollupSnapshot.objects.filter(pk=rollup.pk).update(body={**rollup.body, "progress": value})
+
+
+def test_the_summary_shows_the_stored_snapshot(plan, written, unit):
+    tamper(plan, written["1-1"], unit)
+    rows = {line[1]: line for line in exported(plan, "2024-06", "csv")[1:]}
+    assert (rows["1-1"][8], rows["1-1"][10]) == ("43.21", "滞后")
+    sheets = exported(plan, "2024-06", "xlsx")
+    total = next(v for v in sheets[0] if v[0] == "合计")
+    domain = next(v for v in sheets[0] if v[0] == "一、就业创业" and v[2] is not None)
+    assert (total[3], domain[3]) == (pytest.approx(0.1234), pytest.approx(0.2345))
+    ranked = next(v for v in sheets[1] if v[1] == unit.name)
+    assert ranked[8] == pytest.approx(0.3456)
+
+
+@pytest.mark.parametrize("how", ["pending", "missing"])
+def test_the_summary_computes_afresh_what_the_snapshot_does_not_hold(plan, written, unit, how):
+    tamper(plan, written["1-1"], unit)
+    if how == "pending":  # a change not yet written: an edit straight to the database
+        report = MonthlyReport.objects.get(item=written["1-1"], month=JUNE)
+        report.figures.get().save()
+        assert snapshot_build.is_pending(plan.pk)
+    else:
+        SnapshotBuild.objects.filter(plan=plan).delete()
+    rows = {line[1]: line for line in exported(plan, "2024-06", "csv")[1:]}
+    assert (rows["1-1"][8], rows["1-1"][10]) == ("52.17", "正常推进")  # 6000 of 11500
+    total = next(v for v in exported(plan, "2024-06", "xlsx")[0] if v[0] == "合计")
+    assert total[3] != pytest.approx(0.1234)
+
+
+def test_a_stored_summary_runs_the_same_queries_for_more_items(
+    plan, written, make_item, make_indicator, approved
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        assert summary.standing(summary.summary_month(plan, JUNE, now=NOW)).stored
+        with CaptureQueriesContext(connection) as captured:
+            exported(plan, "2024-06", "xlsx")
+        return len(captured)
+
+    before = count()
+    for _ in range(5):
+        item = make_item()
+        approved(item, "2024-06", {make_indicator(item, "10"): "4"}, on="2024-07-03")
+    snapshot_build.write_pending()
+    assert count() == before
 
 
 # ------------------------------------------------------------------------------

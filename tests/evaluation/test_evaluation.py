@@ -24,6 +24,7 @@ from livelihood.models import (
     SatisfactionVote,
 )
 from livelihood.progress.selectors import month_end_moment
+from livelihood.snapshots import build, read
 from livelihood.voice.satisfaction import satisfaction_scores
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +96,26 @@ def test_reports_after_the_cutoff_do_not_count(world, other_unit, report):
     report(world["mine"], "2024-05", {world["indicators"][0]: "1"}, reviewed_at=late)
     scores, _ = scores_of(scoring.results(world["round"]), other_unit)
     assert scoring.rounded(scores["推进进度"]) == Decimal("30.00")
+
+
+def test_progress_scores_are_not_the_stored_snapshot(
+    world, other_unit, make_item, make_indicator, report
+):
+    """The stored as_of view of the cut-off month counts what was approved after the cut-off
+    moment; the round must not (livelihood/evaluation/scoring.py says why it computes)."""
+    round_ = world["round"]
+    extra = make_item(title="助残新增", lead_unit=other_unit)
+    late = round_.cutoff_at + datetime.timedelta(days=3)
+    report(extra, "2024-06", {make_indicator(extra, "100"): "100"}, reviewed_at=late)
+    build.write_pending()
+    stored = read.as_of(round_.plan, round_.cutoff_month, lead_unit=other_unit)
+    assert stored.stored
+    rolled = stored.rollup(stored.items, read.Scope.UNIT, other_unit.pk)
+    assert rolled.progress == Decimal("0.55")  # 10% and the late 100%
+    scores, _ = scores_of(scoring.results(round_), other_unit)
+    # 10% and 0% (nothing approved by the cut-off): 5 / 33.33 = 15; the stored view's 55%
+    # would have scored 100.
+    assert scoring.rounded(scores["推进进度"]) == Decimal("15.00")
 
 
 def test_punctuality_counts_due_months_up_to_the_cutoff(world, unit, other_unit):

@@ -1,6 +1,7 @@
 """The stored progress snapshot (issue 16): written with what it reflects, read by the pages,
 and the same, number for number, as the arithmetic computed afresh."""
 
+import datetime
 import io
 
 import pytest
@@ -117,3 +118,18 @@ def test_approval_moves_the_data_month_for_every_item(published, office, report)
     assert standing.stored and standing.data_month.isoformat() == "2024-07-01"
     assert MonthlyReport.objects.get(pk=july.pk).state == "approved"
     assert verify.differences(plan) == []
+
+
+def test_as_of_reads_each_stored_month_and_computes_a_later_one(published):
+    plan = published[0]
+    for month in (datetime.date(2024, 5, 1), datetime.date(2024, 6, 1)):
+        standing = read.as_of(plan, month, last_approved=True)
+        assert standing.stored and standing.data_month == month
+        afresh = list(plan.items.with_progress(month).order_by(*read.ORDER))
+        assert [i.snapshot for i in standing.items] == [i.snapshot for i in afresh]
+        assert [i._last_approved for i in standing.items] == [i._last_approved for i in afresh]
+        parts = [(i.snapshot, i.weight) for i in standing.items]
+        assert standing.rollup_of(parts) == standing.rollup(standing.items)
+    july = datetime.date(2024, 7, 1)  # after the data month: judged at July, stored nowhere
+    later = read.as_of(plan, july)
+    assert not later.stored and later.data_month == july

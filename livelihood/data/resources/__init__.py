@@ -5,8 +5,9 @@ them, and the data page and the OpenAPI description document the same fields.
 
 What they guarantee:
 - Approved data only. Figures come from approved reports alone; progress, expected progress
-  and status come from `Item.snapshot` (the one arithmetic: `with_progress()`), which counts
-  approved reports and milestones alone; nothing is recomputed here. A report's narrative,
+  and status are the stored snapshot's (livelihood/snapshots/read.py, as residents' pages read
+  it; computed afresh by the one arithmetic, `with_progress()`, where none is stored), which
+  counts approved reports and milestones alone; nothing is recomputed here. A report's narrative,
   delay reason and confidence appear only while it is approved; a milestone is done only once
   an approved report says so; a correction only once the reopened report is approved again.
   No staff name, account or contact is a field, nor a return reason (the one reason published

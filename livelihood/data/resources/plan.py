@@ -1,6 +1,11 @@
 """
 The open data of the plan and its standing: plans, domains, items and indicators with their
-progress, expected progress and status (from `Item.snapshot`), and the lead units and streets.
+progress, expected progress and status, and the lead units and streets.
+
+Progress is read from the stored snapshot (livelihood/snapshots/read.py: `current` for items,
+indicators and domains, `plan_rollups` for plans), as residents' pages read it; where a plan
+has none stored, or a change is not yet written, the reader computes the same numbers afresh
+through `with_progress()`. Nothing here does progress arithmetic.
 """
 
 from django.conf import settings
@@ -21,19 +26,27 @@ from livelihood.data.resources.fields import (
 )
 from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan, Street
 from livelihood.progress.arithmetic import Status
-from livelihood.progress.selectors import items_rollup
+from livelihood.snapshots import read as snapshots
+
+Scope = snapshots.Scope
 
 
 # ------------------------------------------------------------------------------
 # Plans and domains
 # ------------------------------------------------------------------------------
-def _items_with_progress(items):
-    """Items in reading order with everything `Item.snapshot` needs, and the demo flag."""
-    return list(
-        items.with_progress()
-        .annotate(_demo=item_demo_q())
-        .order_by("plan__year", "domain__number", "order", "code")
-    )
+def _items_read(queryset, plan=None, **options) -> list:
+    """The items of `queryset` in reading order (year, domain, order, code), each with its
+    progress from the snapshot reader and the demo flag (`_demo`): plan by plan, `plan` or
+    every plan the items belong to. `options` go to `snapshots.current`."""
+    if plan is not None:
+        plans = [plan]
+    else:
+        plans = list(Plan.objects.filter(pk__in=queryset.values("plan_id")).order_by("year"))
+    annotated = queryset.annotate(_demo=item_demo_q())
+    items = []
+    for each in plans:
+        items.extend(snapshots.current(each, items=annotated, **options).items)
+    return items
 
 
 def _count(status: Status):
@@ -136,14 +149,16 @@ class PublicPlanResource(_RollupResource):
 
     def objects(self):
         plans = list(self.get_queryset() if self.queryset is None else self.queryset)
-        by_plan = {plan.pk: [] for plan in plans}
-        for item in _items_with_progress(Item.objects.filter(plan__in=plans)):
-            by_plan[item.plan_id].append(item)
+        standings = snapshots.plan_rollups(plans)
+        demo = set(
+            Item.objects.filter(item_demo_q(), plan__in=plans)
+            .order_by()
+            .values_list("plan_id", flat=True)
+            .distinct()
+        )
         for plan in plans:
-            items = by_plan[plan.pk]
-            plan._rollup = items_rollup(items)
-            plan._data_month = items[0]._as_of if items else None
-            plan._demo = any(item._demo for item in items)
+            plan._rollup, plan._data_month, _ = standings[plan.pk]
+            plan._demo = plan.pk in demo
         return plans
 
     def dehydrate_tolerance_points(self, plan):
@@ -176,12 +191,19 @@ class PublicDomainResource(_RollupResource):
     def objects(self):
         domains = list(self.get_queryset() if self.queryset is None else self.queryset)
         by_domain = {domain.pk: [] for domain in domains}
-        items = Item.objects.filter(domain__in=[d.pk for d in domains])
-        for item in _items_with_progress(items):
-            by_domain[item.domain_id].append(item)
+        standings = {}
+        for plan in {domain.plan_id: domain.plan for domain in domains}.values():
+            standings[plan.pk] = snapshots.current(
+                plan,
+                indicators=False,
+                items=Item.objects.filter(domain__in=by_domain).annotate(_demo=item_demo_q()),
+            )
+            for item in standings[plan.pk].items:
+                by_domain[item.domain_id].append(item)
         for domain in domains:
-            domain._rollup = items_rollup(by_domain[domain.pk])
-            domain._demo = any(item._demo for item in by_domain[domain.pk])
+            items = by_domain[domain.pk]
+            domain._rollup = standings[domain.plan_id].rollup(items, Scope.DOMAIN, domain.pk)
+            domain._demo = any(item._demo for item in items)
         return domains
 
 
@@ -275,10 +297,13 @@ class PublicItemResource(PublicResource):
 
     def objects(self):
         queryset = self.get_queryset() if self.queryset is None else self.queryset
-        return _items_with_progress(
+        return _items_read(
             queryset.prefetch_related(
                 Prefetch("partner_units", queryset=LeadUnit.objects.order_by("order", "code"))
-            )
+            ),
+            self.plan,
+            last_approved=True,
+            planned=True,  # the API's item detail lists the indicators (has_monthly_plan)
         )
 
     def dehydrate_partner_units(self, item):
@@ -295,7 +320,7 @@ class PublicItemResource(PublicResource):
 
 
 def indicators_of(items) -> list:
-    """The items' indicators (as `with_progress()` fetched them), each with its item and its
+    """The items' indicators (as the snapshot reader fetched them), each with its item and its
     row of the item's snapshot."""
     indicators = []
     for item in items:
@@ -388,7 +413,7 @@ class PublicIndicatorResource(PublicResource):
 
     def objects(self):
         queryset = self.get_queryset() if self.queryset is None else self.queryset
-        return indicators_of(_items_with_progress(queryset))
+        return indicators_of(_items_read(queryset, self.plan, planned=True))
 
     def dehydrate_has_monthly_plan(self, indicator):
         return bool(indicator.planned_values.all())

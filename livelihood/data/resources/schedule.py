@@ -22,7 +22,7 @@ from livelihood.plan.models import Milestone, PlannedValue
 
 class PublicMilestoneResource(PublicResource):
     """An item's milestones: done only once an approved report says so. Per plan for download;
-    per item in the API's item detail (as `with_progress()` fetched them)."""
+    per item in the API's item detail."""
 
     slug = "milestones"
     label = "工作节点"
