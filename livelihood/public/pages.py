@@ -4,6 +4,8 @@ this month's publicity theme, the item page's latest messages, the log of what e
 changed, the QR code, a change in percentage points. Each reads only what is published.
 """
 
+import functools
+
 import segno
 from django.conf import settings
 from django.urls import reverse
@@ -93,7 +95,12 @@ def changes(indicators, reports, totals):
 def qr_svg(request, path):
     """A QR code that opens the page on a phone, as inline SVG (no image request)."""
     base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
-    url = base.rstrip("/") + path
+    return _qr_svg(base.rstrip("/") + path)
+
+
+@functools.lru_cache(maxsize=2048)
+def _qr_svg(url):
+    """The code of one address: drawing it costs a few milliseconds, and it never changes."""
     return segno.make(url, error="m").svg_inline(
         scale=3, dark="#1b1b1b", omitsize=True, svgclass="qr", title=f"在手机上打开：{url}"
     )

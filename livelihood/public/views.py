@@ -26,7 +26,7 @@ from livelihood.progress.selectors import (
     month_end_moment,
     plan_months,
 )
-from livelihood.public import charts, pages
+from livelihood.public import charts, links, pages
 from livelihood.public.forms import SearchForm
 from livelihood.reporting.models import Figure, MonthlyReport
 from livelihood.snapshots import read as snapshots
@@ -151,24 +151,35 @@ def item_detail(request, year, code):
     plan = item.plan
     indicators = list(item.indicators.all())
     milestones = list(item.milestones.all())
-    reports = list(
-        MonthlyReport.objects.approved()
-        .filter(item=item)
-        .prefetch_related("figures__street")
-        .order_by("month")
-    )
+    reports = list(MonthlyReport.objects.approved().filter(item=item).order_by("month"))
+    # The figures as plain rows, each with its street (a few hundred rows at 13 streets).
+    figures = defaultdict(list)  # report id -> [(indicator id, street or None, value)]
+    for report_id, indicator_id, street_id, value, order, street_code, name in (
+        Figure.objects.filter(report__in=[r.pk for r in reports])
+        .order_by()
+        .values_list(
+            "report_id",
+            "indicator_id",
+            "street_id",
+            "value",
+            "street__order",
+            "street__code",
+            "street__name",
+        )
+    ):
+        street = (order, street_code, name) if street_id else None
+        figures[report_id].append((indicator_id, street, value))
     totals = {}  # month -> {indicator id: value}
-    by_street = defaultdict(dict)  # street -> {indicator id: value}, latest month with streets
+    by_street = {}  # street -> {indicator id: value}, latest month with streets
     street_month = None
     for report in reports:
-        totals[report.month] = {
-            f.indicator_id: f.value for f in report.figures.all() if not f.street_id
-        }
-        street_rows = [f for f in report.figures.all() if f.street_id]
-        if street_rows:
+        rows = figures[report.pk]
+        totals[report.month] = {i: value for i, street, value in rows if street is None}
+        if any(street is not None for _, street, _ in rows):
             street_month, by_street = report.month, defaultdict(dict)
-            for figure in street_rows:
-                by_street[figure.street][figure.indicator_id] = figure.value
+            for indicator_id, street, value in rows:
+                if street is not None:
+                    by_street[street][indicator_id] = value
     trend = _trend(item, indicators, milestones, reports, totals)
     context = {
         "plan": plan,
@@ -191,16 +202,18 @@ def item_detail(request, year, code):
         "street_month": street_month,
         "street_rows": [
             {
-                "street": street,
+                "name": name,
+                "url": links.url("livelihood:street-detail", plan.year, street_code),
                 "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
             }
-            for street, values in sorted(by_street.items(), key=lambda pair: pair[0].order)
+            # The streets' own order (Street.Meta.ordering).
+            for (_, street_code, name), values in sorted(by_street.items())
         ],
         "changes": pages.changes(indicators, reports, totals),
         "latest_report": reports[-1] if reports else None,
         "milestones": milestones,
         "data_month": item._last_approved,
-        "qr_svg": pages.qr_svg(request, item.get_absolute_url()),
+        "qr_svg": pages.qr_svg(request, links.item_url(item)),
         "satisfaction": satisfaction.item_score(item),
         **pages.item_feedback(item),
     }

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from livelihood.progress.arithmetic import format_percent
+from livelihood.public import links
 
 register = template.Library()
 
@@ -27,3 +28,16 @@ def status_badge(status, overdue=False):
 def percent(fraction):
     """A share (0–1) as the pages write it: 37.5%; "—" when there is none."""
     return format_percent(fraction)
+
+
+@register.simple_tag
+def link(name, *args):
+    """`{% url %}`, remembered per process (livelihood/public/links.py):
+    `{% link "livelihood:unit-detail" plan.year unit.code %}`."""
+    return links.url(name, *args)
+
+
+@register.filter
+def item_url(item):
+    """`item.get_absolute_url`, remembered: `{{ item|item_url }}`."""
+    return links.item_url(item)
