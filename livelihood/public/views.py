@@ -9,14 +9,16 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 
 from livelihood.evaluation import scoring
 from livelihood.evaluation.models import EvaluationRound
-from livelihood.plan.models import Domain, Item, LeadUnit, Plan, Street
+from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan, Street
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
@@ -31,6 +33,7 @@ from livelihood.public.forms import SearchForm
 from livelihood.reporting.models import Figure, MonthlyReport
 from livelihood.snapshots import read as snapshots
 from livelihood.snapshots.models import RollupSnapshot
+from livelihood.templatetags.portal import status_badge
 from livelihood.voice import satisfaction
 from livelihood.voice import services as voice
 from livelihood.voice.models import Feedback
@@ -276,29 +279,42 @@ def unit_detail(request, year, code):
 def street_detail(request, year, code):
     plan = _plan(year)
     street = get_object_or_404(Street, code=code)
-    figures = list(
-        Figure.objects.filter(
+    # The street's latest approved figure of each indicator: one row per indicator.
+    latest = {
+        indicator_id: (item_id, month, value)
+        for indicator_id, item_id, month, value in Figure.objects.filter(
             approved_q("report__"), street=street, report__item__plan=plan
-        ).values_list("indicator_id", "report__item_id", "report__month", "value")
-    )
-    latest = {}  # indicator id -> (month, value)
-    for indicator_id, _item_id, month, value in figures:
-        if indicator_id not in latest or latest[indicator_id][0] < month:
-            latest[indicator_id] = (month, value)
-    item_ids = {item_id for _, item_id, _, _ in figures}
-    standing = snapshots.current(plan, pk__in=item_ids)
+        )
+        .annotate(
+            _newest=Window(
+                RowNumber(), partition_by=F("indicator_id"), order_by=F("report__month").desc()
+            )
+        )
+        .filter(_newest=1)
+        .order_by()
+        .values_list("indicator_id", "report__item_id", "report__month", "value")
+    }
+    # The items' progress alone: the cells below are the street's figures, not the district's.
+    standing = snapshots.current(plan, pk__in={i for i, _, _ in latest.values()}, indicators=False)
+    months = {month: date_filter(month, "Y年n月") for _, month, _ in latest.values()}
+    cells = defaultdict(list)  # item id -> "name：value（month）" of each indicator, in order
+    for pk, item_id, name, unit in (
+        Indicator.objects.filter(item__plan=plan)
+        .order_by("number")
+        .values_list("pk", "item_id", "name", "unit")
+    ):
+        if pk in latest:
+            _, month, value = latest[pk]
+            cells[item_id].append(
+                f"{name}：{progress.format_plain(value, unit)}（{months[month]}）"
+            )
     rows = [
         {
             "item": item,
-            "figures": [
-                {
-                    "indicator": indicator,
-                    "value": progress.format_plain(latest[indicator.pk][1], indicator.unit),
-                    "month": latest[indicator.pk][0],
-                }
-                for indicator in item.indicators.all()
-                if indicator.pk in latest
-            ],
+            "url": links.item_url(item),
+            "unit_url": links.url("livelihood:unit-detail", plan.year, item.lead_unit.code),
+            "status": status_badge(item.status, item.overdue),
+            "figures": cells[item.pk],
         }
         for item in standing.items
     ]
