@@ -444,6 +444,8 @@ def month_detail(request, year, month):
         rows.append(
             {
                 "item": item,
+                "url": links.item_url(item),
+                "status": status_badge(item.status, item.overdue),
                 "before": before,
                 "delta": delta,
                 "delta_display": None if not delta else pages.points(delta),
