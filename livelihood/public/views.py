@@ -482,6 +482,12 @@ def plan_list(request):
     rows = [
         {
             "plan": plan,
+            "url": links.url("livelihood:plan-home", plan.year),
+            "label": f"{plan.year}年全部事项",
+            "statuses": [
+                (status_badge(status), count)
+                for status, count in standings[plan.pk][0].status_counts
+            ],
             "rollup": standings[plan.pk][0],
             "loaded_count": standings[plan.pk][2],
             "data_month": standings[plan.pk][1],
