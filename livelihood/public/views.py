@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
+from django.utils.timezone import template_localtime
 
 from livelihood.evaluation import scoring
 from livelihood.evaluation.models import EvaluationRound
@@ -65,6 +66,11 @@ def _items(plan, *, month=None, published_by=None, today=None, **filters):
     )
 
 
+def _in_order(row):
+    """LeadUnit's and Street's ordering (Meta.ordering: order, code)."""
+    return row.order, row.code
+
+
 def _item_rows(items):
     """What includes/item_table.html shows of each item, read once here: a template lookup
     per indicator and a tag per row cost more than the rest of a fifty-row table."""
@@ -108,28 +114,59 @@ def home(request, year=None):
     domains = [
         {
             "domain": domain,
-            "items": by_domain[domain.pk],
+            "url": links.url("livelihood:domain-detail", plan.year, domain.number),
+            "items": [
+                {
+                    "url": links.item_url(item),
+                    "code": item.code,
+                    "title": item.title,
+                    "status": status_badge(item.status, item.overdue),
+                    "progress": item.snapshot.progress_display,
+                }
+                for item in by_domain[domain.pk]
+            ],
             "rollup": standing.rollup(by_domain[domain.pk], Scope.DOMAIN, domain.pk),
         }
         for domain in plan.domains.all()
     ]
-    latest = (
-        MonthlyReport.objects.approved()
+    latest = [
+        {
+            "url": links.url("livelihood:item-detail", plan.year, code),
+            "code": code,
+            "title": title,
+            "month": date_filter(month, "Y年n月"),
+            "reviewed_at": reviewed_at
+            and date_filter(template_localtime(reviewed_at), "Y年n月j日"),
+        }
+        for code, title, month, reviewed_at in MonthlyReport.objects.approved()
         .filter(item__plan=plan)
-        .select_related("item__plan")
-        .order_by("-reviewed_at", "-month", "item__code")[:8]
-    )
+        .order_by("-reviewed_at", "-month", "item__code")
+        .values_list("item__code", "item__title", "month", "reviewed_at")[:8]
+    ]
+    # The plan's lead units, from its items (each read with its lead unit).
+    units = sorted({item.lead_unit_id: item.lead_unit for item in items}.values(), key=_in_order)
+    overall = standing.rollup(items)
     this_month = timezone.localdate().replace(day=1)
     context = {
         "plan": plan,
         "publicity": pages.publicity_now(plan, this_month),
         "domains": domains,
-        "overall": standing.rollup(items),
+        "overall": overall,
+        "overall_counts": [(status_badge(status), n) for status, n in overall.status_counts],
         "loaded_count": len(items),
         "data_month": standing.data_month,
         "latest": latest,
-        "units": LeadUnit.objects.filter(items__plan=plan).distinct().order_by("order", "code"),
-        "streets": Street.objects.all(),
+        "units": [
+            {"url": links.url("livelihood:unit-detail", plan.year, unit.code), "name": unit.name}
+            for unit in units
+        ],
+        "streets": [
+            {
+                "url": links.url("livelihood:street-detail", plan.year, street.code),
+                "name": street.name,
+            }
+            for street in Street.objects.all()
+        ],
         # A past plan says so, and names the current one.
         "current_year": plan.year if year is None else plans.values_list("year", flat=True).first(),
         "rounds": pages.published_rounds(plan),
