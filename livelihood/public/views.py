@@ -317,7 +317,10 @@ def unit_detail(request, year, code):
     unit = get_object_or_404(LeadUnit, code=code)
     standing = snapshots.current(plan, lead_unit=unit)
     items = standing.items
-    partner_items = list(plan.items.filter(partner_units=unit).select_related("plan"))
+    partner_items = [
+        {"url": links.url("livelihood:item-detail", plan.year, code), "code": code, "title": title}
+        for code, title in plan.items.filter(partner_units=unit).values_list("code", "title")
+    ]
     submissions = Submissions(MonthlyReport.objects.filter(item__plan=plan, item__lead_unit=unit))
     due = progress.due_months(
         plan.first_month, plan.last_month, timezone.localdate(), settings.REPORT_DUE_DAY
