@@ -8,7 +8,9 @@ import functools
 
 import segno
 from django.conf import settings
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
+from django.utils.timezone import template_localtime
 
 from livelihood.evaluation.models import EvaluationRound
 from livelihood.progress import arithmetic as progress
@@ -88,7 +90,21 @@ def changes(indicators, reports, totals):
                 }
             )
             previous[indicator.pk] = value
-        log.append({"report": report, "entries": entries})
+        log.append(
+            {
+                "report": report,
+                "entries": entries,
+                # As the page writes them, worked out here once rather than per cell.
+                "reviewed": report.reviewed_at
+                and date_filter(template_localtime(report.reviewed_at), "Y年n月j日"),
+                "month": date_filter(report.month, "Y年n月"),
+                "text": "；".join(
+                    f"{entry['indicator'].name} {entry['value']}"
+                    + (f"（较上次 {entry['change']}）" if entry["change"] else "")
+                    for entry in entries
+                ),
+            }
+        )
     return list(reversed(log))
 
 

@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.timezone import template_localtime
 
@@ -249,6 +250,11 @@ def item_detail(request, year, code):
                 if street is not None:
                     by_street[street][indicator_id] = value
     trend = _trend(item, indicators, milestones, reports, totals)
+    chart = charts.progress_chart(
+        [f"{row['month'].month}月" for row in trend],
+        [row["progress"] for row in trend],
+        [row["expected"] for row in trend],
+    )
     context = {
         "plan": plan,
         "item": item,
@@ -262,11 +268,21 @@ def item_detail(request, year, code):
             for indicator, row in zip(indicators, item.snapshot.indicators, strict=False)
         ],
         "trend": trend,
-        "chart": charts.progress_chart(
-            [f"{row['month'].month}月" for row in trend],
-            [row["progress"] for row in trend],
-            [row["expected"] for row in trend],
-        ),
+        "chart": chart,
+        # The chart's numbers as the SVG writes them (floatformat:1), worked out once each.
+        "chart_right": chart and chart.width - 16,
+        "chart_label_y": chart and chart.height - 12,
+        "chart_grid": chart and [(floatformat(y, 1), label) for y, label in chart.gridlines],
+        "chart_points": chart
+        and [
+            {
+                "x": floatformat(point.x, 1),
+                "y": floatformat(point.y, 1),
+                "label": point.label,
+                "shown": point.value is not None,
+            }
+            for point in chart.actual
+        ],
         "street_month": street_month,
         "street_rows": [
             {
@@ -294,6 +310,7 @@ def _trend(item, indicators, milestones, reports, totals):
     return [
         {
             "month": report.month,
+            "month_display": date_filter(report.month, "n月"),
             "progress": snapshot.progress,
             "expected": snapshot.expected,
             "progress_display": snapshot.progress_display,
