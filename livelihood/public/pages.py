@@ -4,9 +4,13 @@ this month's publicity theme, the item page's latest messages, the log of what e
 changed, the QR code, a change in percentage points. Each reads only what is published.
 """
 
+import functools
+
 import segno
 from django.conf import settings
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
+from django.utils.timezone import template_localtime
 
 from livelihood.evaluation.models import EvaluationRound
 from livelihood.progress import arithmetic as progress
@@ -86,14 +90,33 @@ def changes(indicators, reports, totals):
                 }
             )
             previous[indicator.pk] = value
-        log.append({"report": report, "entries": entries})
+        log.append(
+            {
+                "report": report,
+                "entries": entries,
+                # As the page writes them, worked out here once rather than per cell.
+                "reviewed": report.reviewed_at
+                and date_filter(template_localtime(report.reviewed_at), "Y年n月j日"),
+                "month": date_filter(report.month, "Y年n月"),
+                "text": "；".join(
+                    f"{entry['indicator'].name} {entry['value']}"
+                    + (f"（较上次 {entry['change']}）" if entry["change"] else "")
+                    for entry in entries
+                ),
+            }
+        )
     return list(reversed(log))
 
 
 def qr_svg(request, path):
     """A QR code that opens the page on a phone, as inline SVG (no image request)."""
     base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
-    url = base.rstrip("/") + path
+    return _qr_svg(base.rstrip("/") + path)
+
+
+@functools.lru_cache(maxsize=2048)
+def _qr_svg(url):
+    """The code of one address: drawing it costs a few milliseconds, and it never changes."""
     return segno.make(url, error="m").svg_inline(
         scale=3, dark="#1b1b1b", omitsize=True, svgclass="qr", title=f"在手机上打开：{url}"
     )

@@ -9,14 +9,18 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.timezone import template_localtime
 
 from livelihood.evaluation import scoring
 from livelihood.evaluation.models import EvaluationRound
-from livelihood.plan.models import Domain, Item, LeadUnit, Plan, Street
+from livelihood.plan.models import Domain, Indicator, Item, LeadUnit, Plan, Street
 from livelihood.progress import arithmetic as progress
 from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
@@ -26,11 +30,12 @@ from livelihood.progress.selectors import (
     month_end_moment,
     plan_months,
 )
-from livelihood.public import charts, pages
+from livelihood.public import charts, links, pages
 from livelihood.public.forms import SearchForm
 from livelihood.reporting.models import Figure, MonthlyReport
 from livelihood.snapshots import read as snapshots
 from livelihood.snapshots.models import RollupSnapshot
+from livelihood.templatetags.portal import status_badge
 from livelihood.voice import satisfaction
 from livelihood.voice import services as voice
 from livelihood.voice.models import Feedback
@@ -62,6 +67,38 @@ def _items(plan, *, month=None, published_by=None, today=None, **filters):
     )
 
 
+def _in_order(row):
+    """LeadUnit's and Street's ordering (Meta.ordering: order, code)."""
+    return row.order, row.code
+
+
+def _item_rows(items):
+    """What includes/item_table.html shows of each item, read once here: a template lookup
+    per indicator and a tag per row cost more than the rest of a fifty-row table."""
+    rows = []
+    for item in items:
+        snapshot = item.snapshot
+        indicators = list(item.indicators.all())
+        rows.append(
+            {
+                "url": links.item_url(item),
+                "code": item.code,
+                "title": item.title,
+                "targets": [i.target_display for i in indicators],
+                "latest": [i.latest_plain_display for i in indicators if i.measured],
+                "milestones_done": snapshot.milestones_done,
+                "milestones_total": snapshot.milestones_total,
+                "progress": snapshot.progress_display,
+                "status": status_badge(snapshot.status, snapshot.overdue),
+                "unit_url": links.url(
+                    "livelihood:unit-detail", item.plan.year, item.lead_unit.code
+                ),
+                "unit": item.lead_unit.name,
+            }
+        )
+    return rows
+
+
 # ------------------------------------------------------------------------------
 # Home, domain, about
 # ------------------------------------------------------------------------------
@@ -78,28 +115,59 @@ def home(request, year=None):
     domains = [
         {
             "domain": domain,
-            "items": by_domain[domain.pk],
+            "url": links.url("livelihood:domain-detail", plan.year, domain.number),
+            "items": [
+                {
+                    "url": links.item_url(item),
+                    "code": item.code,
+                    "title": item.title,
+                    "status": status_badge(item.status, item.overdue),
+                    "progress": item.snapshot.progress_display,
+                }
+                for item in by_domain[domain.pk]
+            ],
             "rollup": standing.rollup(by_domain[domain.pk], Scope.DOMAIN, domain.pk),
         }
         for domain in plan.domains.all()
     ]
-    latest = (
-        MonthlyReport.objects.approved()
+    latest = [
+        {
+            "url": links.url("livelihood:item-detail", plan.year, code),
+            "code": code,
+            "title": title,
+            "month": date_filter(month, "Y年n月"),
+            "reviewed_at": reviewed_at
+            and date_filter(template_localtime(reviewed_at), "Y年n月j日"),
+        }
+        for code, title, month, reviewed_at in MonthlyReport.objects.approved()
         .filter(item__plan=plan)
-        .select_related("item__plan")
-        .order_by("-reviewed_at", "-month", "item__code")[:8]
-    )
+        .order_by("-reviewed_at", "-month", "item__code")
+        .values_list("item__code", "item__title", "month", "reviewed_at")[:8]
+    ]
+    # The plan's lead units, from its items (each read with its lead unit).
+    units = sorted({item.lead_unit_id: item.lead_unit for item in items}.values(), key=_in_order)
+    overall = standing.rollup(items)
     this_month = timezone.localdate().replace(day=1)
     context = {
         "plan": plan,
         "publicity": pages.publicity_now(plan, this_month),
         "domains": domains,
-        "overall": standing.rollup(items),
+        "overall": overall,
+        "overall_counts": [(status_badge(status), n) for status, n in overall.status_counts],
         "loaded_count": len(items),
         "data_month": standing.data_month,
         "latest": latest,
-        "units": LeadUnit.objects.filter(items__plan=plan).distinct().order_by("order", "code"),
-        "streets": Street.objects.all(),
+        "units": [
+            {"url": links.url("livelihood:unit-detail", plan.year, unit.code), "name": unit.name}
+            for unit in units
+        ],
+        "streets": [
+            {
+                "url": links.url("livelihood:street-detail", plan.year, street.code),
+                "name": street.name,
+            }
+            for street in Street.objects.all()
+        ],
         # A past plan says so, and names the current one.
         "current_year": plan.year if year is None else plans.values_list("year", flat=True).first(),
         "rounds": pages.published_rounds(plan),
@@ -120,6 +188,7 @@ def domain_detail(request, year, number):
         "plan": plan,
         "domain": domain,
         "items": standing.items,
+        "item_rows": _item_rows(standing.items),
         "rollup": standing.rollup(standing.items, Scope.DOMAIN, domain.pk),
         "data_month": standing.data_month,
     }
@@ -151,25 +220,41 @@ def item_detail(request, year, code):
     plan = item.plan
     indicators = list(item.indicators.all())
     milestones = list(item.milestones.all())
-    reports = list(
-        MonthlyReport.objects.approved()
-        .filter(item=item)
-        .prefetch_related("figures__street")
-        .order_by("month")
-    )
+    reports = list(MonthlyReport.objects.approved().filter(item=item).order_by("month"))
+    # The figures as plain rows, each with its street (a few hundred rows at 13 streets).
+    figures = defaultdict(list)  # report id -> [(indicator id, street or None, value)]
+    for report_id, indicator_id, street_id, value, order, street_code, name in (
+        Figure.objects.filter(report__in=[r.pk for r in reports])
+        .order_by()
+        .values_list(
+            "report_id",
+            "indicator_id",
+            "street_id",
+            "value",
+            "street__order",
+            "street__code",
+            "street__name",
+        )
+    ):
+        street = (order, street_code, name) if street_id else None
+        figures[report_id].append((indicator_id, street, value))
     totals = {}  # month -> {indicator id: value}
-    by_street = defaultdict(dict)  # street -> {indicator id: value}, latest month with streets
+    by_street = {}  # street -> {indicator id: value}, latest month with streets
     street_month = None
     for report in reports:
-        totals[report.month] = {
-            f.indicator_id: f.value for f in report.figures.all() if not f.street_id
-        }
-        street_rows = [f for f in report.figures.all() if f.street_id]
-        if street_rows:
+        rows = figures[report.pk]
+        totals[report.month] = {i: value for i, street, value in rows if street is None}
+        if any(street is not None for _, street, _ in rows):
             street_month, by_street = report.month, defaultdict(dict)
-            for figure in street_rows:
-                by_street[figure.street][figure.indicator_id] = figure.value
+            for indicator_id, street, value in rows:
+                if street is not None:
+                    by_street[street][indicator_id] = value
     trend = _trend(item, indicators, milestones, reports, totals)
+    chart = charts.progress_chart(
+        [f"{row['month'].month}月" for row in trend],
+        [row["progress"] for row in trend],
+        [row["expected"] for row in trend],
+    )
     context = {
         "plan": plan,
         "item": item,
@@ -183,24 +268,36 @@ def item_detail(request, year, code):
             for indicator, row in zip(indicators, item.snapshot.indicators, strict=False)
         ],
         "trend": trend,
-        "chart": charts.progress_chart(
-            [f"{row['month'].month}月" for row in trend],
-            [row["progress"] for row in trend],
-            [row["expected"] for row in trend],
-        ),
+        "chart": chart,
+        # The chart's numbers as the SVG writes them (floatformat:1), worked out once each.
+        "chart_right": chart and chart.width - 16,
+        "chart_label_y": chart and chart.height - 12,
+        "chart_grid": chart and [(floatformat(y, 1), label) for y, label in chart.gridlines],
+        "chart_points": chart
+        and [
+            {
+                "x": floatformat(point.x, 1),
+                "y": floatformat(point.y, 1),
+                "label": point.label,
+                "shown": point.value is not None,
+            }
+            for point in chart.actual
+        ],
         "street_month": street_month,
         "street_rows": [
             {
-                "street": street,
+                "name": name,
+                "url": links.url("livelihood:street-detail", plan.year, street_code),
                 "cells": [progress.format_plain(values.get(i.pk), i.unit) for i in indicators],
             }
-            for street, values in sorted(by_street.items(), key=lambda pair: pair[0].order)
+            # The streets' own order (Street.Meta.ordering).
+            for (_, street_code, name), values in sorted(by_street.items())
         ],
         "changes": pages.changes(indicators, reports, totals),
         "latest_report": reports[-1] if reports else None,
         "milestones": milestones,
         "data_month": item._last_approved,
-        "qr_svg": pages.qr_svg(request, item.get_absolute_url()),
+        "qr_svg": pages.qr_svg(request, links.item_url(item)),
         "satisfaction": satisfaction.item_score(item),
         **pages.item_feedback(item),
     }
@@ -213,6 +310,7 @@ def _trend(item, indicators, milestones, reports, totals):
     return [
         {
             "month": report.month,
+            "month_display": date_filter(report.month, "n月"),
             "progress": snapshot.progress,
             "expected": snapshot.expected,
             "progress_display": snapshot.progress_display,
@@ -236,7 +334,10 @@ def unit_detail(request, year, code):
     unit = get_object_or_404(LeadUnit, code=code)
     standing = snapshots.current(plan, lead_unit=unit)
     items = standing.items
-    partner_items = list(plan.items.filter(partner_units=unit).select_related("plan"))
+    partner_items = [
+        {"url": links.url("livelihood:item-detail", plan.year, code), "code": code, "title": title}
+        for code, title in plan.items.filter(partner_units=unit).values_list("code", "title")
+    ]
     submissions = Submissions(MonthlyReport.objects.filter(item__plan=plan, item__lead_unit=unit))
     due = progress.due_months(
         plan.first_month, plan.last_month, timezone.localdate(), settings.REPORT_DUE_DAY
@@ -251,6 +352,7 @@ def unit_detail(request, year, code):
         ),
         "answer_days": settings.FEEDBACK_ANSWER_WORKING_DAYS,
         "items": items,
+        "item_rows": _item_rows(items),
         "rows": list(zip(items, per_item, strict=True)),
         "partner_items": partner_items,
         "rollup": standing.rollup(items, Scope.UNIT, unit.pk),
@@ -263,29 +365,42 @@ def unit_detail(request, year, code):
 def street_detail(request, year, code):
     plan = _plan(year)
     street = get_object_or_404(Street, code=code)
-    figures = list(
-        Figure.objects.filter(
+    # The street's latest approved figure of each indicator: one row per indicator.
+    latest = {
+        indicator_id: (item_id, month, value)
+        for indicator_id, item_id, month, value in Figure.objects.filter(
             approved_q("report__"), street=street, report__item__plan=plan
-        ).values_list("indicator_id", "report__item_id", "report__month", "value")
-    )
-    latest = {}  # indicator id -> (month, value)
-    for indicator_id, _item_id, month, value in figures:
-        if indicator_id not in latest or latest[indicator_id][0] < month:
-            latest[indicator_id] = (month, value)
-    item_ids = {item_id for _, item_id, _, _ in figures}
-    standing = snapshots.current(plan, pk__in=item_ids)
+        )
+        .annotate(
+            _newest=Window(
+                RowNumber(), partition_by=F("indicator_id"), order_by=F("report__month").desc()
+            )
+        )
+        .filter(_newest=1)
+        .order_by()
+        .values_list("indicator_id", "report__item_id", "report__month", "value")
+    }
+    # The items' progress alone: the cells below are the street's figures, not the district's.
+    standing = snapshots.current(plan, pk__in={i for i, _, _ in latest.values()}, indicators=False)
+    months = {month: date_filter(month, "Y年n月") for _, month, _ in latest.values()}
+    cells = defaultdict(list)  # item id -> "name：value（month）" of each indicator, in order
+    for pk, item_id, name, unit in (
+        Indicator.objects.filter(item__plan=plan)
+        .order_by("number")
+        .values_list("pk", "item_id", "name", "unit")
+    ):
+        if pk in latest:
+            _, month, value = latest[pk]
+            cells[item_id].append(
+                f"{name}：{progress.format_plain(value, unit)}（{months[month]}）"
+            )
     rows = [
         {
             "item": item,
-            "figures": [
-                {
-                    "indicator": indicator,
-                    "value": progress.format_plain(latest[indicator.pk][1], indicator.unit),
-                    "month": latest[indicator.pk][0],
-                }
-                for indicator in item.indicators.all()
-                if indicator.pk in latest
-            ],
+            "url": links.item_url(item),
+            "unit_url": links.url("livelihood:unit-detail", plan.year, item.lead_unit.code),
+            "status": status_badge(item.status, item.overdue),
+            "figures": cells[item.pk],
         }
         for item in standing.items
     ]
@@ -333,6 +448,7 @@ def search(request, year):
         "plan": plan,
         "form": form,
         "items": items,
+        "item_rows": _item_rows(items),
         "searched": searched,
         "data_month": snapshots.plan_data_month(plan) if month is None else month,
     }
@@ -385,6 +501,8 @@ def month_detail(request, year, month):
         rows.append(
             {
                 "item": item,
+                "url": links.item_url(item),
+                "status": status_badge(item.status, item.overdue),
                 "before": before,
                 "delta": delta,
                 "delta_display": None if not delta else pages.points(delta),
@@ -421,6 +539,12 @@ def plan_list(request):
     rows = [
         {
             "plan": plan,
+            "url": links.url("livelihood:plan-home", plan.year),
+            "label": f"{plan.year}年全部事项",
+            "statuses": [
+                (status_badge(status), count)
+                for status, count in standings[plan.pk][0].status_counts
+            ],
             "rollup": standings[plan.pk][0],
             "loaded_count": standings[plan.pk][2],
             "data_month": standings[plan.pk][1],

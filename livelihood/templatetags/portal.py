@@ -2,10 +2,11 @@
 per row costs more than the rest of the row (docs/performance.md)."""
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 from livelihood.progress.arithmetic import format_percent
+from livelihood.public import links
 
 register = template.Library()
 
@@ -27,3 +28,54 @@ def status_badge(status, overdue=False):
 def percent(fraction):
     """A share (0–1) as the pages write it: 37.5%; "—" when there is none."""
     return format_percent(fraction)
+
+
+@register.simple_tag
+def link(name, *args):
+    """`{% url %}`, remembered per process (livelihood/public/links.py):
+    `{% link "livelihood:unit-detail" plan.year unit.code %}`."""
+    return links.url(name, *args)
+
+
+@register.filter
+def item_url(item):
+    """`item.get_absolute_url`, remembered: `{{ item|item_url }}`."""
+    return links.item_url(item)
+
+
+@register.simple_tag
+def progress_bar(snapshot, label):
+    """A progress bar that says its number; the tick marks 序时进度. `snapshot` is an item's
+    progress or a roll-up: `{% progress_bar item.snapshot item.title %}`. Written here rather
+    than as an include: the home page draws eleven."""
+    if snapshot.progress is None:
+        return mark_safe(
+            '\n<div class="progress">\n  \n'
+            '  <span class="progress__numbers">暂无可计量的进度</span>\n  \n</div>\n'
+        )
+    tick = ""
+    if snapshot.expected_percent:
+        tick = format_html(
+            '<line x1="{0}" x2="{0}" y1="0" y2="10" stroke="#1b1b1b" stroke-width="3"'
+            ' vector-effect="non-scaling-stroke"/>',
+            snapshot.expected_percent,
+        )
+    expected = ""
+    if snapshot.expected is not None:
+        expected = "，序时进度 " + conditional_escape(snapshot.expected_display)
+    return format_html(
+        '\n<div class="progress">\n  \n'
+        '  <svg class="progress__bar" viewBox="0 0 100 10" preserveAspectRatio="none"'
+        ' aria-hidden="true" focusable="false">\n'
+        '    <rect x="0" y="0" width="100" height="10" fill="#dedede"/>\n'
+        '    <rect x="0" y="0" width="{}" height="10" fill="#1d4e89"/>\n'
+        "    {}\n"
+        "  </svg>\n"
+        '  <span class="progress__numbers">{}完成 <strong>{}</strong>{}</span>\n'
+        "  \n</div>\n",
+        snapshot.bar_percent,
+        tick,
+        label,
+        snapshot.progress_display,
+        mark_safe(expected),
+    )
