@@ -79,3 +79,43 @@ def progress_bar(snapshot, label):
         snapshot.progress_display,
         mark_safe(expected),
     )
+
+
+EMPTY_ITEM_ROW = '\n    <tr><td colspan="6">没有符合条件的事项。</td></tr>\n  '
+
+
+@register.simple_tag
+def item_table_rows(rows, hide_unit=False):
+    """The rows of includes/item_table.html (views._item_rows), written here with exactly the
+    markup and whitespace a template loop wrote: fifty rows of a dozen template variables
+    each cost more than the rest of the page (domain, unit, street and search pages)."""
+    if not rows:
+        return mark_safe(EMPTY_ITEM_ROW)
+    esc = conditional_escape
+    parts = []
+    for row in rows:
+        targets = "".join(f'<span class="cell-line">{esc(t)}</span>' for t in row["targets"])
+        latest = "".join(f'<span class="cell-line">{esc(v)}</span>' for v in row["latest"])
+        if row["milestones_total"]:
+            done, total = row["milestones_done"], row["milestones_total"]
+            latest += f'<span class="cell-line">完成节点 {esc(done)}/{esc(total)}</span>'
+        elif not row["targets"]:
+            latest += '<span class="cell-line">尚未设定节点</span>'
+        unit = ""
+        if not hide_unit:
+            unit = (
+                f'<td data-label="牵头单位"><a href="{esc(row["unit_url"])}">'
+                f"{esc(row['unit'])}</a></td>"
+            )
+        parts.append(
+            "\n    <tr>\n"
+            f'      <th scope="row"><a href="{esc(row["url"])}"><span class="item-code">'
+            f"{esc(row['code'])}</span>{esc(row['title'])}</a></th>\n"
+            f'      <td data-label="目标">{targets or "文件未列量化目标"}</td>\n'
+            f'      <td data-label="最新数值">{latest}</td>\n'
+            f'      <td class="num" data-label="完成">{esc(row["progress"])}</td>\n'
+            f'      <td data-label="状态">{esc(row["status"])}</td>\n'
+            f"      {unit}\n"
+            "    </tr>\n  "
+        )
+    return mark_safe("".join(parts))
