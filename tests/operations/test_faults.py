@@ -175,7 +175,9 @@ def write_lock_taken(path) -> bool:
 
 def run_import(env, june, path, *, kill_after=None):
     """Run the import; with `kill_after`, SIGKILL it that many seconds into its transaction.
-    Returns the process's exit code and how long the transaction lasted or had lasted."""
+    Returns the process's exit code and how long the transaction lasted (until the write lock
+    was first let go: what follows the commit, such as raising the publication versions, is
+    not part of it) or had lasted when it was killed."""
     child = subprocess.Popen(
         import_command(june),
         cwd=ROOT,
@@ -193,9 +195,15 @@ def run_import(env, june, path, *, kill_after=None):
         if kill_after is not None:
             time.sleep(kill_after)
             assert child.poll() is None, "the import finished before it could be killed"
+            assert write_lock_taken(path), "the import committed before it could be killed"
             child.send_signal(signal.SIGKILL)
+            child.wait(timeout=60)
+            return child.returncode, time.monotonic() - began
+        while child.poll() is None and write_lock_taken(path):
+            time.sleep(0.01)
+        lasted = time.monotonic() - began
         child.wait(timeout=60)
-        return child.returncode, time.monotonic() - began
+        return child.returncode, lasted
     finally:
         if child.poll() is None:
             child.kill()
