@@ -58,6 +58,7 @@ def test_stored_and_afresh_agree_on_every_view(published):
 PAGES = [
     ("livelihood:home", ()),
     ("livelihood:domain-detail", (2024, 1)),
+    ("livelihood:item-detail", (2024, "1-1")),
     ("livelihood:unit-detail", (2024, "rsj")),
     ("livelihood:month-detail", (2024, "2024-06")),
     ("livelihood:plan-list", ()),
@@ -238,3 +239,29 @@ def test_item_with_a_report_after_the_stored_data_month_is_computed_afresh(publi
     assert not standing.stored
     assert standing.item.snapshot.progress_display == "80%"
     assert [p.progress_display for p in read_trend(standing)] == ["30%", "70%", "80%"]
+
+
+def test_item_page_shows_the_stored_rows(published, client, settings):
+    settings.PUBLIC_PAGE_CACHE = False
+    first = published[1]
+    set_stored_progress(first, "2024-06-01", "0.123")
+    set_stored_progress(first, "2024-05-01", "0.045")
+    page = client.get(first.get_absolute_url()).content.decode()
+    standing = page.split('id="standing-heading"')[1].split("</section>")[0]
+    assert "12.3%" in standing and "70%" not in standing
+    trend = page.split('id="trend-heading"')[1].split("</section>")[0]
+    assert '<td class="num">4.5%</td>' in trend and '<td class="num">12.3%</td>' in trend
+    assert "30%" not in trend and "70%" not in trend
+
+
+def test_item_page_not_yet_written_is_computed_afresh(published, client, settings):
+    settings.PUBLIC_PAGE_CACHE = False
+    plan, first, _, june = published
+    set_stored_progress(first, "2024-06-01", "0.123")
+    figure = june.figures.get()
+    figure.value = 900
+    figure.save()
+    assert build.is_pending(plan.pk)
+    page = client.get(first.get_absolute_url()).content.decode()
+    assert "12.3%" not in page
+    assert '<td class="num">90%</td>' in page.split('id="trend-heading"')[1]
