@@ -26,7 +26,6 @@ from livelihood.progress import method
 from livelihood.progress.querysets import approved_q
 from livelihood.progress.selectors import (
     Submissions,
-    item_trend,
     month_end_moment,
     plan_months,
 )
@@ -211,13 +210,11 @@ def about(request):
 # Item
 # ------------------------------------------------------------------------------
 def item_detail(request, year, code):
-    item = get_object_or_404(
-        Item.objects.with_progress().prefetch_related("partner_units"),
-        plan__year=year,
-        plan__published=True,
-        code=code,
-    )
-    plan = item.plan
+    plan = _plan(year)
+    standing = snapshots.item(plan, code, items=Item.objects.prefetch_related("partner_units"))
+    if standing is None:
+        raise Http404("没有这项民生实事")
+    item = standing.item
     indicators = list(item.indicators.all())
     milestones = list(item.milestones.all())
     reports = list(MonthlyReport.objects.approved().filter(item=item).order_by("month"))
@@ -249,7 +246,7 @@ def item_detail(request, year, code):
             for indicator_id, street, value in rows:
                 if street is not None:
                     by_street[street][indicator_id] = value
-    trend = _trend(item, indicators, milestones, reports, totals)
+    trend = _trend(standing, indicators, milestones, reports, totals)
     chart = charts.progress_chart(
         [f"{row['month'].month}月" for row in trend],
         [row["progress"] for row in trend],
@@ -304,9 +301,9 @@ def item_detail(request, year, code):
     return render(request, "livelihood/item_detail.html", context)
 
 
-def _trend(item, indicators, milestones, reports, totals):
-    """The item's progress and 序时进度 at the end of each reported month (selectors.item_trend),
-    with the figures shown beside them."""
+def _trend(standing, indicators, milestones, reports, totals):
+    """The item's progress and 序时进度 at the end of each reported month (its stored rows, or
+    selectors.item_trend: snapshots.ItemStanding.trend), with the figures shown beside them."""
     return [
         {
             "month": report.month,
@@ -321,7 +318,7 @@ def _trend(item, indicators, milestones, reports, totals):
             ],
         }
         for report, snapshot in zip(
-            reports, item_trend(item, indicators, milestones, reports, totals), strict=True
+            reports, standing.trend(indicators, milestones, reports, totals), strict=True
         )
     ]
 

@@ -37,7 +37,12 @@ from livelihood.progress.querysets import (
     model,
     reported_counts,
 )
-from livelihood.progress.selectors import data_month, items_rollup, month_end_moment
+from livelihood.progress.selectors import (
+    data_month,
+    item_trend,
+    items_rollup,
+    month_end_moment,
+)
 from livelihood.snapshots.build import (
     decode_item,
     decode_month,
@@ -284,3 +289,98 @@ def plan_rollups(plans, *, today: datetime.date | None = None):
                 len(grouped[plan.pk]),
             )
     return result
+
+
+# ------------------------------------------------------------------------------
+# One item: its current standing and its month-by-month trend (the item page)
+# ------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ItemStanding:
+    """One item as the plan stands (its snapshot where `Item.snapshot` looks for it, its
+    `_last_approved`, its indicators' district totals, its milestones prefetched) and the
+    item's stored `as_of` rows by month, for its trend."""
+
+    item: object
+    stored: bool
+    rows: dict = dataclasses.field(default_factory=dict)  # month -> stored body
+
+    def trend(self, indicators, milestones, reports, totals) -> list[progress.ItemProgress]:
+        """`selectors.item_trend(item, indicators, milestones, reports, totals)`: the item at
+        the end of each month of `reports` (its approved reports, oldest first).
+
+        The point for month M is the item's `as_of` row of month M: both count the latest
+        district total of each indicator up to M, the milestones marked done by reports
+        approved for a month up to M, judge 序时进度 at M, and leave the overdue flag False.
+        Computed afresh when nothing is stored or a month's row is missing."""
+        if self.stored and all(report.month in self.rows for report in reports):
+            return [decode_item(self.rows[report.month], False) for report in reports]
+        item = self.item
+        if self.stored:  # a row missing: the inputs as `with_progress()` fetches them
+            item = _afresh_item(item.plan, model("Item").objects.filter(pk=item.pk))
+            indicators, milestones = list(item.indicators.all()), list(item.milestones.all())
+        return item_trend(item, indicators, milestones, reports, totals)
+
+
+def item(plan, code, *, items=None, today: datetime.date | None = None) -> ItemStanding | None:
+    """The plan's item `code` as the plan stands, in a fixed number of queries (None when the
+    plan has no such item): its stored `as_of` row at the plan's data month, as `current()`
+    reads it, and its rows of the earlier months for `ItemStanding.trend`. `items` is a
+    queryset of Item to read it from (the caller's prefetches ride along).
+
+    Computed afresh through `with_progress()`, as the other readers do, when the plan is
+    pending or has no stored snapshot, when the item's row is missing, and when the item has
+    an approved report for a month after the stored data month (a snapshot not yet written)."""
+    items = (model("Item").objects.all() if items is None else items).filter(plan=plan, code=code)
+    build = _build(plan)
+    if build is None or build.data_month is None:
+        return _item_afresh(plan, items, today)
+    milestones = (
+        model("Milestone")
+        .objects.order_by("planned_on", "number")
+        # Milestone.is_done reads the report that marked it done.
+        .select_related("reported_in")
+    )
+    found = (
+        items.select_related("domain", "lead_unit")
+        .annotate(_last_approved=last_approved_month())
+        .prefetch_related(
+            Prefetch("indicators", queryset=model("Indicator").objects.order_by("number")),
+            Prefetch("milestones", queryset=milestones),
+        )
+        .first()
+    )
+    if found is None:
+        return None
+    if found._last_approved is not None and found._last_approved > build.data_month:
+        return _item_afresh(plan, items, today)
+    rows = dict(
+        ItemSnapshot.objects.filter(plan=plan, view=View.AS_OF, item=found).values_list(
+            "month", "body"
+        )
+    )
+    body = rows.get(build.data_month)
+    if body is None:  # written before the item existed
+        return _item_afresh(plan, items, today)
+    today = today or timezone.localdate()
+    due = progress.due_months(plan.first_month, plan.last_month, today, settings.REPORT_DUE_DAY)
+    reported = reported_counts([plan], today)
+    found.plan = plan
+    found.__dict__["_snapshot"] = decode_item(
+        body, progress.overdue(due, reported.get(found.pk, 0))
+    )
+    values = decode_values(body)
+    for indicator in found.indicators.all():
+        indicator._latest_value, indicator._latest_month = values.get(indicator.pk, (None, None))
+    return ItemStanding(found, stored=True, rows=rows)
+
+
+def _item_afresh(plan, items, today) -> ItemStanding | None:
+    found = _afresh_item(plan, items, today)
+    return None if found is None else ItemStanding(found, stored=False)
+
+
+def _afresh_item(plan, items, today=None):
+    found = items.with_progress(today=today).first()
+    if found is not None:
+        found.plan = plan
+    return found
