@@ -20,13 +20,12 @@ Results also go to var/bench/ as JSON.
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import scale_setup  # bench/scale_setup.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,38 +48,12 @@ def pages(year):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlite", help="an existing SQLite file with the scale data")
-    parser.add_argument("--database-url", help="an existing PostgreSQL database instead")
-    parser.add_argument("--years", type=int, default=10)
+    scale_setup.add_arguments(parser)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--afresh", action="store_true", help="also time progress computed afresh")
     args = parser.parse_args()
-
-    env = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench-" + "x" * 50}
-    env["PUBLIC_PAGE_CACHE"] = "false"
-    env["DJANGO_ALLOWED_HOSTS"] = "testserver"
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    else:
-        path = args.sqlite
-        if path is None:
-            path = str(Path(tempfile.mkdtemp(prefix="bench-uncached-")) / "scale.sqlite3")
-        env["SQLITE_PATH"] = path
-    os.environ.update(env)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    if not args.sqlite and not args.database_url:
-        subprocess.run([*manage, "migrate", "-v0"], check=True, cwd=ROOT)
-        subprocess.run(
-            [*manage, "generate_scale_data", "--years", str(args.years)], check=True, cwd=ROOT
-        )
-
-    # Hashed static names, as production serves them (DEBUG off needs the manifest).
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True, cwd=ROOT)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yaohai_portal.settings")
-    import django
-
-    django.setup()
+    scale_setup.open_scale_data(args, {"PUBLIC_PAGE_CACHE": "false"}, "bench-uncached-")
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext

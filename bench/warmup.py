@@ -22,12 +22,12 @@ temporary folder; one process, one origin (http://testserver). Results also go t
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import scale_setup  # bench/scale_setup.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,36 +37,15 @@ ORIGIN = "http://testserver"
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlite", help="an existing SQLite file with the scale data")
-    parser.add_argument("--database-url", help="an existing PostgreSQL database instead")
-    parser.add_argument("--years", type=int, default=10)
+    scale_setup.add_arguments(parser)
     args = parser.parse_args()
-
-    env = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench-" + "x" * 50}
-    env["DJANGO_ALLOWED_HOSTS"] = "testserver"
-    env["PUBLIC_PAGE_CACHE"] = "true"  # whatever the shell says: the cache is what is timed
-    env["PUBLIC_PAGE_WARMUP"] = "false"  # warmed here, by hand, not by the publications
-    env["PAGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-warmup-cache-")
-    env["PUBLIC_VERSION_RECHECK_SECONDS"] = "0"
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    else:
-        path = args.sqlite
-        if path is None:
-            path = str(Path(tempfile.mkdtemp(prefix="bench-warmup-")) / "scale.sqlite3")
-        env["SQLITE_PATH"] = path
-    os.environ.update(env)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    if not args.sqlite and not args.database_url:
-        subprocess.run([*manage, "migrate", "-v0"], check=True, cwd=ROOT)
-        subprocess.run(
-            [*manage, "generate_scale_data", "--years", str(args.years)], check=True, cwd=ROOT
-        )
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True, cwd=ROOT)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yaohai_portal.settings")
-    import django
-
-    django.setup()
+    settings = {
+        "PUBLIC_PAGE_CACHE": "true",  # whatever the shell says: the cache is what is timed
+        "PUBLIC_PAGE_WARMUP": "false",  # warmed here, by hand, not by the publications
+        "PAGE_CACHE_DIR": tempfile.mkdtemp(prefix="bench-warmup-cache-"),
+        "PUBLIC_VERSION_RECHECK_SECONDS": "0",
+    }
+    scale_setup.open_scale_data(args, settings, "bench-warmup-")
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.urls import resolve
