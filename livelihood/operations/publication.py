@@ -330,15 +330,14 @@ def bump_now(using: str = DEFAULT_DB_ALIAS, *, site: bool = True, plans=()) -> N
                 },
             )
         if plans and not site:  # a site change already moves every plan year's pages
-            ordered = sorted(plans)  # one order for every writer: no deadlock between two
             versions = PlanVersion.objects.using(using)
-            for plan in ordered:
-                versions.filter(plan_id=plan).update(counter=F("counter") + 1, changed_at=now)
-            have = set(versions.filter(plan_id__in=ordered).values_list("plan_id", flat=True))
             missing = [
                 PlanVersion(plan_id=plan, counter=1, changed_at=now)
-                for plan in ordered
-                if plan not in have
+                # One order for every writer: no deadlock between two.
+                for plan in sorted(plans)
+                if not versions.filter(plan_id=plan).update(
+                    counter=F("counter") + 1, changed_at=now
+                )
             ]
             if missing:
                 versions.bulk_create(missing, ignore_conflicts=True)

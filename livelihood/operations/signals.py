@@ -128,11 +128,8 @@ def partners_changed(sender, instance, action, using=None, **kwargs):
     the other side (a unit's items, `reverse`) the plans are not at hand: the whole site."""
     if action not in ("post_add", "post_remove", "post_clear"):
         return
-    plan = getattr(instance, "plan_id", None)
-    if isinstance(instance, models.Item | models.PublicityMonth) and plan is not None:
-        publication_bump(using or "default", plan=plan)
-    else:
-        publication_bump(using or "default")
+    plan = getattr(instance, "plan_id", None)  # a lead unit has none
+    publication_bump(using or "default", plan=plan)
 
 
 def migrated(sender, using="default", **kwargs):
