@@ -1,7 +1,9 @@
 """
-Public pages. Residents see approved figures only: every figure here comes through
-`with_progress()` / `with_latest()` or an approved-only queryset, and every page runs a fixed
-number of queries whatever the amount of data (tests/test_views.py, tests/test_scale.py).
+Public pages. Residents see approved figures only: every figure here comes through the stored
+progress snapshot (livelihood/snapshots/read.py, which computes it afresh through
+`with_progress()` while none is written) or an approved-only queryset, and every page runs a
+fixed number of queries whatever the amount of data (tests/public/test_views.py,
+tests/devdata/test_scale.py).
 """
 
 import datetime
@@ -55,15 +57,6 @@ def _plan(year=None):
             raise Http404("尚未录入年度计划")
         return plan
     return get_object_or_404(plans, year=year)
-
-
-def _items(plan, *, month=None, published_by=None, today=None, **filters):
-    """The plan's items in reading order, each with its snapshot computed."""
-    return list(
-        plan.items.filter(**filters)
-        .with_progress(month, published_by=published_by, today=today)
-        .order_by("domain__number", "order", "code")
-    )
 
 
 def _in_order(row):
